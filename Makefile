@@ -1,0 +1,53 @@
+# The clinic's front-desk assistant. `make run` and `make test` install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The model is named after what it is trained from, so it is trained again only when that changes.
+MODEL_HASH = $(shell cat config.yml domain.yml $$(find data -name '*.yml' | LC_ALL=C sort) | sha256sum | cut -c1-12)
+MODEL := models/clinic-$(MODEL_HASH).tar.gz
+
+.PHONY: help install model run test lint validate train staff-user clean
+
+help:
+	@echo "make run     - install, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
+	@echo "make test    - install, train if needed, run every test"
+	@echo "make lint    - ruff and mypy"
+	@echo "make train   - train the model for the current data (if not trained yet)"
+
+$(VENV)/bin/python:
+	"$$(scripts/find-python310)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<25" "setuptools<71" wheel
+
+$(INSTALLED): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(INSTALLED)
+
+$(MODEL): | $(INSTALLED)
+	mkdir -p models
+	$(RASA) train --fixed-model-name clinic-$(MODEL_HASH) --out models --quiet
+	@ls models/clinic-*.tar.gz | grep -v "$(MODEL_HASH)" | xargs -r rm -f
+
+model train: $(MODEL)
+
+run: $(MODEL)
+	$(PY) -m bot.run --model $(MODEL)
+
+test: $(MODEL)
+	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check bot actions tests
+	$(VENV)/bin/mypy bot actions
+
+validate: $(INSTALLED)
+	$(RASA) data validate --fail-on-warnings
+
+clean:
+	rm -rf models results .rasa

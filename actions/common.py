@@ -1,0 +1,31 @@
+"""Small helpers shared by the action modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.intake import PatientMessage
+
+
+def latest_message(tracker: Tracker) -> PatientMessage:
+    """The latest user message as the intake logic reads it."""
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    return PatientMessage(intent=intent, entities=tuple(latest.get("entities") or ()))
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest user message's text ("" when there is none)."""
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The input channel of the conversation's latest message."""
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+def slots_of(tracker: Tracker) -> dict[str, Any]:
+    """A copy of the tracker's slots."""
+    return dict(tracker.slots)

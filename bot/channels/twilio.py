@@ -1,0 +1,259 @@
+"""SMS over Twilio: signed webhooks in, TwiML out in the same HTTP response.
+
+Load it from ``credentials.yml`` as::
+
+    bot.channels.twilio.TwilioTwimlInput:
+
+The auth token comes from ``TWILIO_AUTH_TOKEN`` and the signed URL from ``PUBLIC_URL``
+(see :mod:`bot.settings`). Do not list Rasa's own ``twilio:`` beside it: both would claim
+``/webhooks/twilio/webhook``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from asyncio import CancelledError
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot.channels.text import clean_incoming_text
+from bot.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_FORM_BYTES = 64 * 1024
+"""Largest webhook body read; Twilio's are a few hundred bytes."""
+
+TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+class MessageSidCache:
+    """Remembers the ``MessageSid``s handled in the last ``ttl_seconds`` (an in-memory LRU).
+
+    Limitation: it lives in one process, so it forgets on restart and is not shared
+    between several Rasa processes; a retry arriving at another process is handled again.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float = 3600.0,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Keep at most ``max_entries`` ids, each for ``ttl_seconds`` by ``clock``."""
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._clock = clock
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def seen_before(self, message_sid: str) -> bool:
+        """True if ``message_sid`` was handled within the TTL; else remember it now."""
+        now = self._clock()
+        while self._seen:
+            oldest_sid, seen_at = next(iter(self._seen.items()))
+            if now - seen_at < self.ttl_seconds:
+                break
+            del self._seen[oldest_sid]
+        if message_sid in self._seen:
+            return True
+        self._seen[message_sid] = now
+        while len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+        return False
+
+
+def button_hint(buttons: Iterable[dict[str, Any]]) -> str:
+    """A short SMS line for buttons, e.g. ``Reply YES or NO``; "" when none have titles."""
+    titles = [
+        str(button.get("title")).strip().upper()
+        for button in buttons
+        if isinstance(button, dict) and str(button.get("title") or "").strip()
+    ]
+    if not titles:
+        return ""
+    if len(titles) == 1:
+        return f"Reply {titles[0]}"
+    return f"Reply {', '.join(titles[:-1])} or {titles[-1]}"
+
+
+def sms_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
+    """The SMS bodies for a turn's collected bot messages: one per text reply.
+
+    Buttons become a "Reply …" line under their text; ``custom`` payloads, images and
+    attachments are not sent as SMS text.
+    """
+    texts: list[str] = []
+    for message in messages:
+        text = message.get("text")
+        parts = [text.strip()] if isinstance(text, str) and text.strip() else []
+        buttons = message.get("buttons")
+        if isinstance(buttons, list):
+            hint = button_hint(buttons)
+            if hint:
+                parts.append(hint)
+        if parts:
+            texts.append("\n".join(parts))
+    return texts
+
+
+def render_twiml(texts: Iterable[str]) -> str:
+    """TwiML answering with one ``<Message>`` per text, or an empty ``<Response/>``."""
+    body = "".join(f"<Message>{escape(_XML_INVALID.sub('', text))}</Message>" for text in texts)
+    if not body:
+        return EMPTY_TWIML
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'
+
+
+def _twiml(texts: Iterable[str] = ()) -> HTTPResponse:
+    return response.text(render_twiml(texts), content_type=TWIML_CONTENT_TYPE)
+
+
+def _forbidden() -> HTTPResponse:
+    return response.text("Forbidden", status=403)
+
+
+class TwilioTwimlInput(InputChannel):
+    """Twilio SMS webhooks (``POST /webhooks/twilio/webhook``) answered with TwiML.
+
+    Only requests whose ``X-Twilio-Signature`` verifies over ``PUBLIC_URL`` + path (+ query)
+    and the form parameters reach the bot; anything else gets 403. The sender id is the
+    ``From`` number, the metadata ``{"channel": "twilio", "phone": From}``. A
+    ``MessageSid`` already handled in the last hour is answered with an empty
+    ``<Response/>`` (see :class:`MessageSidCache` for the limitation).
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel name, which is also its URL prefix: ``/webhooks/twilio``."""
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        """Build the channel; its token and URL come from the settings, not the file."""
+        return cls()
+
+    def __init__(
+        self,
+        auth_token: str | None = None,
+        public_url: str | None = None,
+        replay_cache: MessageSidCache | None = None,
+    ) -> None:
+        """Use the given token and public URL, each defaulting to :func:`load_settings`."""
+        if auth_token is None or public_url is None:
+            settings = load_settings()
+            auth_token = settings.twilio_auth_token if auth_token is None else auth_token
+            public_url = settings.public_url if public_url is None else public_url
+        self.auth_token = auth_token
+        self.public_url = public_url.rstrip("/")
+        self.replay_cache = replay_cache or MessageSidCache()
+        if not self.auth_token:
+            logger.warning("TWILIO_AUTH_TOKEN is not set: every SMS webhook will be refused (403).")
+
+    def signed_url(self, request: Request) -> str:
+        """The URL Twilio signed: ``PUBLIC_URL`` + path, plus the query string if any."""
+        url = self.public_url + request.path
+        if request.query_string:
+            url += "?" + request.query_string
+        return url
+
+    def verified_form(self, request: Request) -> RequestParameters | None:
+        """The form parameters if the request's signature verifies, else None."""
+        signature = request.headers.get("X-Twilio-Signature")
+        if not self.auth_token or not signature or len(request.body) > MAX_FORM_BYTES:
+            return None
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type.lower() != "application/x-www-form-urlencoded":
+            return None
+        try:
+            body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        # Sanic's own request.form drops empty values, but Twilio signs them too.
+        form = RequestParameters(parse_qs(body, keep_blank_values=True))
+        validator = RequestValidator(self.auth_token)
+        if not validator.validate(self.signed_url(request), form, signature):
+            return None
+        return form
+
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        """``{"channel": "twilio", "phone": From}`` for a verified request."""
+        form: RequestParameters | None = getattr(request.ctx, "twilio_form", None)
+        phone = (form.get("From") or "").strip() if form is not None else ""
+        return {"channel": self.name(), "phone": phone or None}
+
+    async def handle_compliance_keyword(self, phone: str, text: str) -> list[str] | None:
+        """Hook for STOP/HELP and other carrier keywords (a later issue builds it).
+
+        Return the SMS texts to answer with instead of passing the message to the bot
+        (``[]`` for an empty ``<Response/>``), or None to pass it on. Nothing is handled yet.
+        """
+        return None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes ``GET /`` (health) and ``POST /webhook`` under ``/webhooks/twilio``."""
+        webhook = Blueprint("clinic_twilio_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            form = self.verified_form(request)
+            if form is None:
+                return _forbidden()
+            return await self.handle_verified(request, form, on_new_message)
+
+        return webhook
+
+    async def handle_verified(
+        self,
+        request: Request,
+        form: RequestParameters,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> HTTPResponse:
+        """Pass a verified SMS to the bot and answer with its replies as TwiML."""
+        phone = (form.get("From") or "").strip()
+        if not phone or len(phone) > 64 or not phone.isprintable():
+            return response.text("Bad Request", status=400)
+        message_sid = form.get("MessageSid") or form.get("SmsSid")
+        if message_sid and self.replay_cache.seen_before(message_sid):
+            return _twiml()
+        request.ctx.twilio_form = form
+        text = clean_incoming_text(form.get("Body") or "")
+
+        compliance_texts = await self.handle_compliance_keyword(phone, text)
+        if compliance_texts is not None:
+            return _twiml(compliance_texts)
+
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    phone,
+                    input_channel=self.name(),
+                    metadata=self.get_metadata(request),
+                )
+            )
+        except CancelledError:
+            logger.error("SMS message handling timed out.")
+        except Exception as error:  # noqa: BLE001 - answer what was collected
+            logger.error("SMS message handling failed: %s", type(error).__name__)
+            logger.debug("SMS message handling failure", exc_info=True)
+        return _twiml(sms_texts(collector.messages))

@@ -1,0 +1,230 @@
+"""Which intake facts a patient's message sets: the logic behind ``validate_intake_form``.
+
+Plain functions over the message's intent and entities (see ``bot.language.entities``) and the
+slots known so far, so every rule here is unit-tested without Rasa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clinical.engine import Facts
+
+UNKNOWN = "unknown"  # asked, and the patient does not know
+FUTURE = "future"  # a date after today: the validator asks again
+SURGERY_TYPES = ("decompression", "fusion", "unknown")
+PAIN_COURSES = (
+    "improving",
+    "no_improvement",
+    "worse_since_surgery",
+    "relief_then_sudden_return",
+    "relief_then_gradual_return",
+)
+RETURN_COURSES = frozenset({"relief_then_sudden_return", "relief_then_gradual_return"})
+SYMPTOMS = (
+    "leg_pain",
+    "back_pain",
+    "burning",
+    "gnawing",
+    "stinging",
+    "numbness",
+    "tingling",
+    "weakness",
+)
+INTAKE_SLOTS = (
+    "surgery_type",
+    "weeks_since_surgery",
+    "pain_course",
+    "pain_return_weeks",
+    "symptoms",
+)
+# Intents whose message may answer an intake question; side questions never fill a fact.
+ANSWER_INTENTS = frozenset({"inform", "nlu_fallback", "deny", "affirm", "dont_know", "greet", "thank"})
+LONGEST_PLAUSIBLE_WEEKS = 52 * 80
+
+
+@dataclass(frozen=True)
+class PatientMessage:
+    """The parts of a parsed user message the intake needs."""
+
+    intent: str | None
+    entities: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+    def values(self, entity: str, role: str | None = None) -> list[Any]:
+        """Values of one entity (and role; ``None`` = no role) in message order."""
+        return [
+            e.get("value")
+            for e in self.entities
+            if e.get("entity") == entity and e.get("role") == role
+        ]
+
+    def times(self, *roles: str) -> list[float]:
+        """Time values, in weeks, with any of the given roles."""
+        return [
+            float(e["value"])
+            for e in self.entities
+            if e.get("entity") == "time" and e.get("role") in roles
+        ]
+
+
+def needs_return_time(pain_course: Any) -> bool:
+    """Only the two "relief then return" courses ask when the pain came back."""
+    return pain_course in RETURN_COURSES
+
+
+def required_intake_slots(slots: Mapping[str, Any]) -> list[str]:
+    """The intake questions for this patient, in the order they are asked."""
+    return [
+        slot
+        for slot in INTAKE_SLOTS
+        if slot != "pain_return_weeks" or needs_return_time(slots.get("pain_course"))
+    ]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _weeks_since_surgery(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> Any:
+    explicit = message.times("surgery")
+    if explicit:
+        return explicit[-1]
+    if requested == "pain_return_weeks":
+        return None
+    if requested == "weeks_since_surgery":
+        if message.values("time_problem"):
+            return FUTURE
+        loose = message.times("ago", "duration")
+        if loose:
+            return loose[-1]
+        return UNKNOWN if message.intent == "dont_know" else None
+    # Not asked: a past point with no subject corrects or gives the surgery date;
+    # a bare length only counts while the date is still unknown.
+    ago = message.times("ago")
+    if ago:
+        return ago[-1]
+    duration = message.times("duration")
+    if duration and slots.get("weeks_since_surgery") is None:
+        return duration[-1]
+    return None
+
+
+def _pain_return_weeks(
+    message: PatientMessage, requested: str | None, weeks_since_surgery: Any
+) -> Any:
+    surgery_weeks = _number(weeks_since_surgery)
+    after = message.times("return_after")
+    ago = message.times("return_ago")
+    if requested == "pain_return_weeks":
+        after = after or message.times("duration")
+        ago = ago or message.times("ago")
+        if not after and not ago:
+            if message.values("time_problem"):
+                return FUTURE
+            return UNKNOWN if message.intent == "dont_know" else None
+    if after:
+        return after[-1]
+    if ago:
+        return round(surgery_weeks - ago[-1], 2) if surgery_weeks is not None else UNKNOWN
+    return None
+
+
+def _symptoms(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> Any:
+    affirmed = [v for v in message.values("symptom") if v in SYMPTOMS]
+    denied = {v for v in message.values("symptom", "denied") if v in SYMPTOMS}
+    current = slots.get("symptoms")
+    known = list(current) if isinstance(current, list) else []
+    if affirmed or (denied and isinstance(current, list)):
+        merged = [s for s in known if s not in denied] + [s for s in affirmed if s not in known]
+        return [s for s in SYMPTOMS if s in merged]
+    if requested == "symptoms":
+        if denied or message.intent == "deny":
+            return []
+        if message.intent == "dont_know":
+            return UNKNOWN
+    return None
+
+
+def intake_updates(
+    message: PatientMessage, requested: str | None, slots: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The intake slots this message sets or corrects (absent keys: left as they are)."""
+    if message.intent not in ANSWER_INTENTS:
+        return {}
+    updates: dict[str, Any] = {}
+
+    surgery = [v for v in message.values("surgery_type") if v in SURGERY_TYPES]
+    if surgery:
+        updates["surgery_type"] = surgery[-1]
+    elif requested == "surgery_type" and message.intent == "dont_know":
+        updates["surgery_type"] = UNKNOWN
+
+    weeks = _weeks_since_surgery(message, requested, slots)
+    if weeks is not None:
+        updates["weeks_since_surgery"] = weeks
+
+    courses = [v for v in message.values("pain_course") if v in PAIN_COURSES]
+    if courses:
+        updates["pain_course"] = courses[0]
+    elif requested == "pain_course" and message.intent == "dont_know":
+        updates["pain_course"] = UNKNOWN
+
+    returned = _pain_return_weeks(
+        message, requested, updates.get("weeks_since_surgery", slots.get("weeks_since_surgery"))
+    )
+    if returned is not None:
+        updates["pain_return_weeks"] = returned
+
+    symptoms = _symptoms(message, requested, slots)
+    if symptoms is not None:
+        updates["symptoms"] = symptoms
+    return updates
+
+
+def check_weeks_since_surgery(value: Any) -> str | None:
+    """Why a surgery time cannot be used (a problem key), or ``None`` when it is fine."""
+    if value == UNKNOWN:
+        return None
+    if value == FUTURE:
+        return "future"
+    weeks = _number(value)
+    if weeks is None or weeks < 0 or weeks > LONGEST_PLAUSIBLE_WEEKS:
+        return "implausible"
+    return None
+
+
+def check_pain_return_weeks(value: Any, weeks_since_surgery: Any) -> str | None:
+    """Why a return time cannot be used (a problem key), or ``None`` when it is fine."""
+    if value == UNKNOWN:
+        return None
+    if value == FUTURE:
+        return "future"
+    weeks = _number(value)
+    if weeks is None:
+        return "implausible"
+    if weeks < 0:
+        return "before_surgery"
+    surgery = _number(weeks_since_surgery)
+    if surgery is not None and weeks > surgery + 0.5:
+        return "after_today"
+    return None
+
+
+def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
+    """The clinical facts the engine assesses, with every "unknown" as ``None``."""
+    surgery = slots.get("surgery_type")
+    course = slots.get("pain_course")
+    symptoms = slots.get("symptoms")
+    return Facts(
+        surgery_type=surgery if surgery in SURGERY_TYPES else None,
+        weeks_since_surgery=_number(slots.get("weeks_since_surgery")),
+        pain_course=course if course in PAIN_COURSES else None,
+        pain_return_weeks=(
+            _number(slots.get("pain_return_weeks")) if needs_return_time(course) else None
+        ),
+        symptoms=frozenset(s for s in symptoms if s in SYMPTOMS)
+        if isinstance(symptoms, list)
+        else frozenset(),
+    )

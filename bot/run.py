@@ -1,0 +1,96 @@
+"""Start the whole assistant in the foreground: Rasa, the action server and the web app.
+
+``python -m bot.run --model models/clinic-….tar.gz`` (what ``make run`` does). Ports and storage
+come from the environment / ``.env`` (see ``bot.settings``); Ctrl-C stops all three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT, Settings, load_settings
+
+BIN = Path(sys.executable).parent
+
+
+def server_commands(settings: Settings, model: str) -> dict[str, list[str]]:
+    """The three processes, by name. The Rasa HTTP API stays off: only the channels listen."""
+    return {
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                    "--port", str(settings.actions_port)],
+        "rasa": [str(BIN / "rasa"), "run", "--model", model, "--port", str(settings.rasa_port),
+                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                 "--interface", "127.0.0.1"],
+        "web": [sys.executable, "-m", "bot.web"],
+    }
+
+
+def server_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment every process gets: the settings' ports, and quiet, private logging."""
+    env = dict(base)
+    env.update(
+        RASA_PORT=str(settings.rasa_port),
+        ACTIONS_PORT=str(settings.actions_port),
+        WEB_PORT=str(settings.web_port),
+        DATABASE_URL=settings.database_url,
+        LOG_LEVEL_LIBRARIES="ERROR",
+        SQLALCHEMY_WARN_20="0",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        RASA_TELEMETRY_ENABLED="false",
+        SANIC_HOST="127.0.0.1",  # the action server listens on loopback only
+    )
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until Ctrl-C or until one process stops; then stop the others."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, help="the trained model (.tar.gz)")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    env = server_environment(settings, os.environ)
+    processes = {
+        name: subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+        for name, command in server_commands(settings, args.model).items()
+    }
+    print(
+        f"Starting: chat on http://localhost:{settings.web_port} (Rasa on {settings.rasa_port}, "
+        f"actions on {settings.actions_port}). The model takes about 20 s to load. Ctrl-C stops.",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    failed = [name for name, p in processes.items() if p.returncode not in (0, -15, None)]
+    if failed and not stopping:
+        print(f"Stopped because {', '.join(failed)} exited.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

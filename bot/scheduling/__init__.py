@@ -1,0 +1,1 @@
+"""What patients type when booking: phone numbers, preferred times, names."""

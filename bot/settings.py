@@ -1,0 +1,66 @@
+"""One typed settings object, read from the environment (and a git-ignored ``.env``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "clinic.sqlite3"
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` lines of a ``.env`` file; comments and blanks are skipped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one clinic's deployment."""
+
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    clinic_name: str = "the clinic"
+    clinic_phone: str = "(555) 010-0123"
+    phone_region: str = "US"
+    clinic_today: date | None = None
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8000
+    public_url: str = "http://localhost:5005"
+    twilio_auth_token: str = ""
+    secret_key: str = field(default="", repr=False)
+
+    def today(self) -> date:
+        """The date the bot counts from: ``CLINIC_TODAY`` when set, else the real today."""
+        return self.clinic_today or date.today()
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``.env`` overlaid with the process environment."""
+    env = _read_dotenv(PROJECT_ROOT / ".env")
+    env.update(os.environ if environ is None else environ)
+    today = env.get("CLINIC_TODAY", "").strip()
+    return Settings(
+        database_url=env.get("DATABASE_URL") or Settings.database_url,
+        clinic_name=env.get("CLINIC_NAME") or Settings.clinic_name,
+        clinic_phone=env.get("CLINIC_PHONE") or Settings.clinic_phone,
+        phone_region=env.get("CLINIC_PHONE_REGION") or Settings.phone_region,
+        clinic_today=date.fromisoformat(today) if today else None,
+        rasa_port=int(env.get("RASA_PORT") or Settings.rasa_port),
+        actions_port=int(env.get("ACTIONS_PORT") or Settings.actions_port),
+        web_port=int(env.get("WEB_PORT") or Settings.web_port),
+        public_url=(env.get("PUBLIC_URL") or Settings.public_url).rstrip("/"),
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+        secret_key=env.get("SECRET_KEY", ""),
+    )

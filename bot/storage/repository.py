@@ -1,0 +1,260 @@
+"""Reading and writing the clinic's tables: plain functions over a caller's ``Session``.
+
+The functions add and flush but never commit; the caller owns the transaction, e.g.::
+
+    with get_store().transaction() as session:
+        request = save_appointment_request(session, ...)
+
+Text is stored as given (escaping is the web layer's job), capped in length; only what no
+database can hold is removed (NUL characters, unpaired surrogates).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.storage.models import (
+    APPOINTMENT_STATUSES,
+    CHANNEL_MAX,
+    CONVERSATION_ID_MAX,
+    NAME_MAX,
+    PREFERRED_TIME_MAX,
+    RED_FLAG_STATUSES,
+    STAFF_NAME_MAX,
+    AppointmentRequest,
+    RedFlagEvent,
+    StatusChange,
+)
+
+# Crockford's base-32 without 0, 1 (read as O, I, L) as well: nothing to confuse on a phone call.
+PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+PUBLIC_ID_PREFIX = "CR-"
+PUBLIC_ID_LENGTH = 8  # 30**8 ≈ 6.6e11 ids
+_PUBLIC_ID_ATTEMPTS = 5
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+RecordKind = Literal["appointment", "red_flag"]
+
+
+def new_public_id() -> str:
+    """A fresh random public id such as ``CR-7K2M9QXA``."""
+    body = "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+    return PUBLIC_ID_PREFIX + body
+
+
+def normalize_public_id(text: str) -> str | None:
+    """The canonical form of an id as someone typed or read it ("cr 7k2m-9qxa"), or ``None``."""
+    compact = re.sub(r"[\s\-_.]", "", text or "").upper()
+    compact = compact.removeprefix("CR")
+    if len(compact) != PUBLIC_ID_LENGTH or any(
+        c not in PUBLIC_ID_ALPHABET for c in compact
+    ):
+        return None
+    return PUBLIC_ID_PREFIX + compact
+
+
+def _storable(value: str, limit: int) -> str:
+    """``value`` without NUL characters or unpaired surrogates, cut to ``limit`` characters."""
+    return _SURROGATES.sub("\ufffd", value.replace("\x00", ""))[:limit]
+
+
+def _required(value: str, limit: int, field: str) -> str:
+    text = _storable(value, limit)
+    if not text.strip():
+        raise ValueError(f"{field} must not be empty")
+    return text
+
+
+def save_appointment_request(
+    session: Session,
+    *,
+    conversation_id: str,
+    channel: str,
+    patient_name: str,
+    phone: str,
+    preferred_time: str,
+    preferred_date: date | None = None,
+    findings: Iterable[str] = (),
+    facts: Mapping[str, Any] | None = None,
+) -> AppointmentRequest:
+    """Add a new appointment request with a fresh public id and flush it.
+
+    ``phone`` must already be E.164 (see ``bot.scheduling.phone.normalize_phone``). A public id
+    that happens to be taken already is replaced by another one.
+
+    Raises:
+        ValueError: a required text is empty or ``phone`` is not E.164.
+
+    """
+    if not _E164.fullmatch(phone or ""):
+        raise ValueError("phone must be in E.164 form, e.g. +14155552671")
+    values: dict[str, Any] = {
+        "conversation_id": _required(
+            conversation_id, CONVERSATION_ID_MAX, "conversation_id"
+        ),
+        "channel": _required(channel, CHANNEL_MAX, "channel"),
+        "patient_name": _required(patient_name, NAME_MAX, "patient_name"),
+        "phone": phone,
+        "preferred_time": _storable(preferred_time, PREFERRED_TIME_MAX),
+        "preferred_date": preferred_date,
+        "findings": [str(code) for code in findings],
+        "facts": dict(facts or {}),
+        "status": "new",
+    }
+    for attempt in range(_PUBLIC_ID_ATTEMPTS):
+        request = AppointmentRequest(public_id=new_public_id(), **values)
+        try:
+            with session.begin_nested():
+                session.add(request)
+        except IntegrityError:
+            if attempt == _PUBLIC_ID_ATTEMPTS - 1:
+                raise
+            continue
+        return request
+    raise AssertionError("unreachable")
+
+
+def record_red_flags(
+    session: Session, conversation_id: str, channel: str, codes: Iterable[str]
+) -> RedFlagEvent:
+    """Add one red-flag event (status ``new``) for a detection of ``codes`` and flush it.
+
+    Raises:
+        ValueError: no codes, or an empty conversation id or channel.
+
+    """
+    unique_codes = list(dict.fromkeys(str(code) for code in codes))
+    if not unique_codes:
+        raise ValueError("a red-flag event needs at least one code")
+    event = RedFlagEvent(
+        conversation_id=_required(
+            conversation_id, CONVERSATION_ID_MAX, "conversation_id"
+        ),
+        channel=_required(channel, CHANNEL_MAX, "channel"),
+        red_flags=unique_codes,
+        status="new",
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def get_appointment_by_public_id(
+    session: Session, public_id: str
+) -> AppointmentRequest | None:
+    """The request with this public id (typed loosely: case, spaces, hyphens), or ``None``."""
+    canonical = normalize_public_id(public_id)
+    if canonical is None:
+        return None
+    query = select(AppointmentRequest).where(AppointmentRequest.public_id == canonical)
+    result: AppointmentRequest | None = session.execute(query).scalar_one_or_none()
+    return result
+
+
+def update_appointment_assessment(
+    session: Session,
+    public_id: str,
+    *,
+    findings: Iterable[str],
+    facts: Mapping[str, Any],
+    conversation_id: str | None = None,
+) -> AppointmentRequest | None:
+    """Replace a request's findings and facts (the assessment changed after it was saved).
+
+    Returns the request, or ``None`` when there is no such request (or, when
+    ``conversation_id`` is given, none that belongs to that conversation).
+    """
+    request = get_appointment_by_public_id(session, public_id)
+    if request is None or (
+        conversation_id is not None and request.conversation_id != conversation_id
+    ):
+        return None
+    request.findings = [str(code) for code in findings]
+    request.facts = dict(facts)
+    session.flush()
+    return request
+
+
+def list_appointment_requests(
+    session: Session,
+    *,
+    status: str | None = None,
+    conversation_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AppointmentRequest]:
+    """Appointment requests, newest first, optionally only one status or conversation."""
+    query = select(AppointmentRequest)
+    if status is not None:
+        query = query.where(AppointmentRequest.status == status)
+    if conversation_id is not None:
+        query = query.where(AppointmentRequest.conversation_id == conversation_id)
+    query = query.order_by(
+        AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc()
+    )
+    return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def list_red_flag_events(
+    session: Session,
+    *,
+    status: str | None = None,
+    conversation_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[RedFlagEvent]:
+    """Red-flag events, newest first, optionally only one status or conversation."""
+    query = select(RedFlagEvent)
+    if status is not None:
+        query = query.where(RedFlagEvent.status == status)
+    if conversation_id is not None:
+        query = query.where(RedFlagEvent.conversation_id == conversation_id)
+    query = query.order_by(RedFlagEvent.created_at.desc(), RedFlagEvent.id.desc())
+    return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def change_status(
+    session: Session, kind: RecordKind, record_id: int, new_status: str, changed_by: str
+) -> StatusChange | None:
+    """Move a request or red-flag event to ``new_status`` and log it; ``None`` if unchanged.
+
+    Raises:
+        ValueError: unknown kind or a status that kind does not have.
+        LookupError: no such record.
+
+    """
+    model: type[AppointmentRequest | RedFlagEvent]
+    allowed: tuple[str, ...]
+    if kind == "appointment":
+        model, allowed = AppointmentRequest, APPOINTMENT_STATUSES
+    elif kind == "red_flag":
+        model, allowed = RedFlagEvent, RED_FLAG_STATUSES
+    else:
+        raise ValueError(f"unknown record kind {kind!r}")
+    if new_status not in allowed:
+        raise ValueError(f"{kind} status must be one of {', '.join(allowed)}")
+    record = session.get(model, record_id)
+    if record is None:
+        raise LookupError(f"no {kind} record {record_id}")
+    if record.status == new_status:
+        return None
+    change = StatusChange(
+        kind=kind,
+        record_id=record_id,
+        old_status=record.status,
+        new_status=new_status,
+        changed_by=_required(changed_by, STAFF_NAME_MAX, "changed_by"),
+    )
+    record.status = new_status
+    session.add(change)
+    session.flush()
+    return change

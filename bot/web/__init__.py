@@ -1,0 +1,8 @@
+"""The clinic web app (Starlette + Jinja2): chat page now, staff review later.
+
+Build it with :func:`create_app`; run it with ``python -m bot.web``.
+"""
+
+from bot.web.app import create_app
+
+__all__ = ["create_app"]

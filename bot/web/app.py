@@ -1,0 +1,96 @@
+"""The web app factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from bot.settings import Settings, load_settings
+from bot.web import chat, staff
+from bot.web.rasa import RasaClient
+from bot.web.security import SecurityHeadersMiddleware
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+SESSION_COOKIE = "clinic_session"
+SESSION_MAX_AGE_SECONDS = 8 * 60 * 60
+"""How long a browser keeps its conversation: a working day, not weeks (shared computers)."""
+
+
+def session_secret(settings: Settings) -> str:
+    """``SECRET_KEY``, or a random per-process key (with a warning) when it is empty."""
+    if settings.secret_key:
+        return settings.secret_key
+    logger.warning(
+        "SECRET_KEY is not set: using a random key for this process only; "
+        "chat sessions end when the web app restarts."
+    )
+    return secrets.token_urlsafe(32)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    text = {404: "Not found.", 405: "Method not allowed."}.get(status, "Request refused.")
+    return PlainTextResponse(text, status_code=status)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    settings: Settings = request.app.state.settings
+    return PlainTextResponse(
+        f"Something went wrong. Please call {settings.clinic_name} at {settings.clinic_phone}.",
+        status_code=500,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    rasa_url: str | None = None,
+    *,
+    rasa_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """Build the web app.
+
+    ``settings`` defaults to :func:`load_settings`; ``rasa_url`` to the local Rasa server
+    on ``settings.rasa_port``; ``rasa_transport`` replaces the network (tests).
+    """
+    settings = settings or load_settings()
+    rasa_url = rasa_url or f"http://127.0.0.1:{settings.rasa_port}"
+    app = Starlette(
+        routes=[
+            *chat.routes(),
+            *staff.routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                SessionMiddleware,
+                secret_key=session_secret(settings),
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_MAX_AGE_SECONDS,
+                same_site="lax",
+                https_only=False,
+            ),
+        ],
+        exception_handlers={HTTPException: _http_error, 500: _server_error},
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.rasa = RasaClient(rasa_url, transport=rasa_transport)
+    return app

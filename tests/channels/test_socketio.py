@@ -1,0 +1,273 @@
+"""Tests for bot.channels.socketio with python-socketio's AsyncClient on a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import inspect
+from typing import Any
+
+import pytest
+import rasa.core.channels.socketio
+import socketio
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput
+
+import bot.channels.socketio
+from bot.channels.socketio import ClinicSocketIOInput, default_allowed_origins
+from tests.channels.conftest import FakeAgent, serve
+
+WEB_ORIGIN = "http://localhost:8000"
+
+
+@pytest.fixture(autouse=True)
+def quick_disconnects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A polling client's disconnect waits out a ping cycle (25 s + 20 s by default)."""
+    quick = functools.partial(socketio.AsyncServer, ping_interval=0.2, ping_timeout=0.5)
+    monkeypatch.setattr(rasa.core.channels.socketio, "AsyncServer", quick)
+    monkeypatch.setattr(bot.channels.socketio, "AsyncServer", quick)
+
+
+async def reply(message: UserMessage) -> None:
+    await message.output_channel.send_text_message(message.sender_id, f"got [{message.text}]")
+    await message.output_channel.send_custom_json(message.sender_id, {"type": "ask", "slot": "phone"})
+
+
+class Patient:
+    """A socket.io client as the web widget would be."""
+
+    def __init__(self) -> None:
+        self.client = socketio.AsyncClient()
+        self.received: list[Any] = []
+        self.session_id: str | None = None
+        self._confirmed = asyncio.Event()
+        self.client.on("bot_uttered", self._on_bot)
+        self.client.on("session_confirm", self._on_confirm)
+
+    async def _on_bot(self, data: Any) -> None:
+        self.received.append(data)
+
+    async def _on_confirm(self, data: Any) -> None:
+        self.session_id = data
+        self._confirmed.set()
+
+    async def connect(self, url: str, origin: str = WEB_ORIGIN) -> None:
+        await self.client.connect(url, headers={"Origin": origin}, transports=["polling"], wait_timeout=5)
+
+    async def start_session(self, session_id: str | None = None) -> str:
+        self._confirmed.clear()
+        await self.client.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(self._confirmed.wait(), 5)
+        assert self.session_id is not None
+        return self.session_id
+
+    async def say(self, text: str, session_id: str | None = None) -> None:
+        await self.client.emit("user_uttered", {"message": text, "session_id": session_id or self.session_id})
+
+    async def wait_for(self, count: int, seconds: float = 5.0) -> None:
+        for _ in range(int(seconds * 20)):
+            if len(self.received) >= count:
+                return
+            await asyncio.sleep(0.05)
+
+
+def test_rasa_stock_channel_drops_enter_room_so_nothing_is_delivered() -> None:
+    # The cause: enter_room became a coroutine and Rasa 3.6 calls it without await.
+    assert inspect.iscoroutinefunction(socketio.AsyncServer.enter_room)
+    stock_source = inspect.getsource(SocketIOInput.blueprint)
+    assert "sio.enter_room(" in stock_source
+    assert "await sio.enter_room(" not in stock_source
+
+    agent = FakeAgent(reply)
+
+    async def scenario() -> Patient:
+        async with serve([SocketIOInput(session_persistence=True)], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            await patient.start_session()
+            await patient.say("hello")
+            await patient.wait_for(1, seconds=1.5)
+            await patient.client.disconnect()
+            return patient
+
+    with pytest.warns(RuntimeWarning, match="enter_room' was never awaited"):
+        patient = asyncio.run(scenario())
+        gc.collect()
+    # The bot got the message, but the patient never sees the answer.
+    assert [message.text for message in agent.received] == ["hello"]
+    assert patient.received == []
+
+
+def test_ours_delivers_with_session_persistence() -> None:
+    agent = FakeAgent(reply)
+
+    async def scenario() -> Patient:
+        channel = ClinicSocketIOInput(session_persistence=True)
+        async with serve([channel], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            await patient.start_session()
+            await patient.say("  /restart")
+            await patient.wait_for(2)
+            await patient.client.disconnect()
+            return patient
+
+    patient = asyncio.run(scenario())
+    assert patient.received == [
+        {"text": "got [restart]"},
+        {"custom": {"type": "ask", "slot": "phone"}},
+    ]
+    (message,) = agent.received
+    assert message.sender_id == patient.session_id
+    assert message.input_channel == "socketio"
+    assert message.metadata == {"channel": "socketio"}
+
+
+def test_ours_delivers_without_session_persistence() -> None:
+    agent = FakeAgent(reply)
+
+    async def scenario() -> tuple[Patient, str]:
+        async with serve([ClinicSocketIOInput()], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            sid = patient.client.get_sid()
+            await patient.say("hi")
+            await patient.wait_for(2)
+            await patient.client.disconnect()
+            return patient, sid
+
+    patient, sid = asyncio.run(scenario())
+    assert patient.received[0] == {"text": "got [hi]"}
+    assert agent.received[0].sender_id == sid
+
+
+def test_a_socket_cannot_write_into_another_conversation() -> None:
+    agent = FakeAgent(reply)
+
+    async def scenario() -> tuple[Patient, Patient]:
+        channel = ClinicSocketIOInput(session_persistence=True)
+        async with serve([channel], agent) as url:
+            alice, mallory = Patient(), Patient()
+            await alice.connect(url)
+            await mallory.connect(url)
+            await alice.start_session()
+            await mallory.start_session()
+            await mallory.say("cancel my appointment", session_id=alice.session_id)
+            await mallory.wait_for(2)
+            await alice.wait_for(1, seconds=0.5)
+            await alice.client.disconnect()
+            await mallory.client.disconnect()
+            return alice, mallory
+
+    alice, mallory = asyncio.run(scenario())
+    assert alice.session_id != mallory.session_id
+    assert [message.sender_id for message in agent.received] == [mallory.session_id]
+    assert alice.received == []
+    assert len(mallory.received) == 2
+
+
+@pytest.mark.parametrize("requested", ["default", "+15550100000", "1", "a b" * 20, 7])
+def test_guessable_session_ids_are_replaced(requested: Any) -> None:
+    async def scenario() -> str:
+        channel = ClinicSocketIOInput(session_persistence=True)
+        async with serve([channel], FakeAgent(reply)) as url:
+            patient = Patient()
+            await patient.connect(url)
+            session_id = await patient.start_session(requested)
+            await patient.client.disconnect()
+            return session_id
+
+    session_id = asyncio.run(scenario())
+    assert session_id != requested
+    assert len(session_id) == 32
+
+
+def test_a_returning_tab_keeps_its_conversation() -> None:
+    agent = FakeAgent(reply)
+
+    async def scenario() -> Patient:
+        channel = ClinicSocketIOInput(session_persistence=True)
+        async with serve([channel], agent) as url:
+            first = Patient()
+            await first.connect(url)
+            session_id = await first.start_session()
+            await first.client.disconnect()
+            again = Patient()
+            await again.connect(url)
+            assert await again.start_session(session_id) == session_id
+            await again.say("still here")
+            await again.wait_for(2)
+            await again.client.disconnect()
+            return again
+
+    again = asyncio.run(scenario())
+    assert again.received[0] == {"text": "got [still here]"}
+    assert agent.received[0].sender_id == again.session_id
+
+
+def test_message_before_session_request_is_ignored() -> None:
+    agent = FakeAgent(reply)
+
+    async def scenario() -> None:
+        channel = ClinicSocketIOInput(session_persistence=True)
+        async with serve([channel], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            await patient.say("hello", session_id="f" * 32)
+            await asyncio.sleep(0.5)
+            await patient.client.disconnect()
+
+    asyncio.run(scenario())
+    assert agent.received == []
+
+
+def test_other_origins_are_refused() -> None:
+    async def scenario() -> None:
+        async with serve([ClinicSocketIOInput()], FakeAgent(reply)) as url:
+            patient = Patient()
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await patient.connect(url, origin="https://evil.example")
+
+    asyncio.run(scenario())
+
+
+def test_origins_from_credentials() -> None:
+    channel = ClinicSocketIOInput.from_credentials({"cors_allowed_origins": ["https://clinic.example/"]})
+    assert isinstance(channel, ClinicSocketIOInput)
+    assert channel.cors_allowed_origins == ["https://clinic.example"]
+    single = ClinicSocketIOInput.from_credentials({"cors_allowed_origins": "https://a.example"})
+    assert isinstance(single, ClinicSocketIOInput)
+    assert single.cors_allowed_origins == ["https://a.example"]
+
+
+@pytest.mark.parametrize("origins", ["*", ["https://a.example", "*"], [3], {"a": 1}])
+def test_wildcard_or_malformed_origins_refused(origins: Any) -> None:
+    with pytest.raises(ValueError):
+        ClinicSocketIOInput.from_credentials({"cors_allowed_origins": origins})
+
+
+def test_default_origins_follow_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", "8123")
+    assert default_allowed_origins() == ["http://localhost:8123", "http://127.0.0.1:8123"]
+    channel = ClinicSocketIOInput.from_credentials(None)
+    assert isinstance(channel, ClinicSocketIOInput)
+    assert channel.cors_allowed_origins == default_allowed_origins()
+    assert channel.session_persistence is False
+
+
+def test_empty_origin_list_means_same_origin_not_any() -> None:
+    channel = ClinicSocketIOInput(cors_allowed_origins=[])
+    server = channel.create_server()
+    assert server.eio.cors_allowed_origins is None
+
+
+def test_jwt_required_when_configured() -> None:
+    channel = ClinicSocketIOInput(jwt_key="secret")
+    assert asyncio.run(channel.on_connect("sid", {}, None)) is False
+    assert asyncio.run(channel.on_connect("sid", {}, {"token": "not-a-jwt"})) is False
+
+
+def test_output_channel_needs_a_server() -> None:
+    channel = ClinicSocketIOInput()
+    assert channel.get_output_channel() is None

@@ -1,0 +1,1 @@
+"""Tests of the clinical rules, red flags and explanations (bot/clinical)."""

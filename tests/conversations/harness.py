@@ -1,0 +1,181 @@
+"""Start the real Rasa and action servers, and talk to them over the REST channel."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TEST_TODAY = "2026-06-15"
+TWILIO_TEST_TOKEN = "test-auth-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def trained_model() -> Path:
+    """The model ``make test`` trained (``CLINIC_MODEL``), else the newest one in ``models/``."""
+    named = os.environ.get("CLINIC_MODEL")
+    if named:
+        return PROJECT_ROOT / named
+    models = sorted((PROJECT_ROOT / "models").glob("clinic-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise RuntimeError("No trained model: run 'make test' (it trains one) or 'make train'.")
+    return models[-1]
+
+
+@dataclass
+class Turn:
+    """The bot's messages for one user message."""
+
+    messages: list[dict[str, Any]]
+
+    @property
+    def text(self) -> str:
+        """All text of the turn, joined."""
+        return "\n".join(m["text"] for m in self.messages if "text" in m)
+
+    def payloads(self, kind: str) -> list[dict[str, Any]]:
+        """The custom payloads of one type."""
+        return [m["custom"] for m in self.messages if m.get("custom", {}).get("type") == kind]
+
+    def payload(self, kind: str) -> dict[str, Any]:
+        """The one custom payload of a type (fails when there is not exactly one)."""
+        found = self.payloads(kind)
+        assert len(found) == 1, f"expected one {kind!r} payload, got {self.messages}"
+        return found[0]
+
+    @property
+    def asks(self) -> list[str]:
+        """The slots this turn asks for (``ask`` payloads)."""
+        return [p["slot"] for p in self.payloads("ask")]
+
+
+@dataclass
+class BotServer:
+    """A running Rasa server + action server pair."""
+
+    rasa_url: str
+    database_url: str
+    env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def post(self, sender: str, message: Any) -> list[dict[str, Any]]:
+        """One message to the REST webhook; the bot's answer."""
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            timeout=60,
+        )
+        response.raise_for_status()
+        answer: list[dict[str, Any]] = response.json()
+        return answer
+
+    def conversation(self) -> Conversation:
+        """A new conversation with a fresh sender id."""
+        return Conversation(self, f"test-{uuid.uuid4().hex}")
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of each server's log, for failure messages."""
+        return "\n".join(
+            f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            for log in self.logs
+            if log.exists()
+        )
+
+    def stop(self) -> None:
+        """Stop both servers."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass
+class Conversation:
+    """One patient's conversation over the REST channel."""
+
+    server: BotServer
+    sender: str
+    turns: list[Turn] = field(default_factory=list)
+
+    def say(self, text: Any) -> Turn:
+        """Send a message and return the bot's turn."""
+        turn = Turn(self.server.post(self.sender, text))
+        self.turns.append(turn)
+        return turn
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def start_servers(database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> BotServer:
+    """Start an action server and a Rasa server on free ports; wait until both answer."""
+    rasa_port, actions_port = free_port(), free_port()
+    env = dict(os.environ)
+    env.update(
+        CLINIC_TODAY=TEST_TODAY,
+        DATABASE_URL=database_url,
+        RASA_PORT=str(rasa_port),
+        ACTIONS_PORT=str(actions_port),
+        PUBLIC_URL=f"http://127.0.0.1:{rasa_port}",
+        TWILIO_AUTH_TOKEN=TWILIO_TEST_TOKEN,
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        LOG_LEVEL_LIBRARIES="ERROR",
+        SANIC_HOST="127.0.0.1",
+    )
+    env.update(extra_env or {})
+    server = BotServer(f"http://127.0.0.1:{rasa_port}", database_url, env)
+    commands = {
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        "rasa": [str(BIN / "rasa"), "run", "--model", str(trained_model()), "--port", str(rasa_port),
+                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                 "--interface", "127.0.0.1"],
+    }
+    try:
+        for name, command in commands.items():
+            log = log_dir / f"{name}.log"
+            server.logs.append(log)
+            with log.open("wb") as out:
+                server.processes.append(
+                    subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                )
+        _wait_until_up(f"http://127.0.0.1:{actions_port}/health", server.processes[0], 120)
+        _wait_until_up(f"{server.rasa_url}/", server.processes[1], 240)
+    except Exception as error:
+        tail = server.log_tail()
+        server.stop()
+        raise RuntimeError(f"{error}\n{tail}") from error
+    return server

@@ -1,0 +1,36 @@
+"""find_pain_courses against the labelled pain-course corpus, plus a few contract checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.language.pain_course import PAIN_COURSE_CODES, find_pain_courses
+from tests.language.corpus_check import CorpusItem, check_item, load_corpus
+
+CORPUS = load_corpus("pain_course")
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=[i.id for i in CORPUS])
+def test_pain_course_corpus(item: CorpusItem) -> None:
+    check_item(item, find_pain_courses)
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 100
+
+
+def test_corpus_codes_are_known() -> None:
+    for item in CORPUS:
+        assert item.codes | (item.denied or frozenset()) <= set(PAIN_COURSE_CODES), item.text
+
+
+def test_not_really_getting_better_is_no_improvement() -> None:
+    assert [(m.code, m.negated) for m in find_pain_courses("it's not really getting better")] == [
+        ("no_improvement", False)
+    ]
+
+
+def test_denied_course_is_negated() -> None:
+    assert [(m.code, m.negated) for m in find_pain_courses("I don't think it's worse")] == [
+        ("worse_since_surgery", True)
+    ]

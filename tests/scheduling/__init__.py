@@ -1,0 +1,1 @@
+"""Tests of bot.scheduling: what patients type for name, phone and preferred time."""

@@ -1,0 +1,1 @@
+"""Tests of bot.storage, each run on SQLite and on PostgreSQL."""
