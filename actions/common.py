@@ -12,8 +12,12 @@ from bot.intake import PatientMessage
 def latest_message(tracker: Tracker) -> PatientMessage:
     """The latest user message as the intake logic reads it."""
     latest = tracker.latest_message or {}
-    intent = (latest.get("intent") or {}).get("name")
-    return PatientMessage(intent=intent, entities=tuple(latest.get("entities") or ()))
+    intent = latest.get("intent") or {}
+    return PatientMessage(
+        intent=intent.get("name"),
+        entities=tuple(latest.get("entities") or ()),
+        confidence=float(intent.get("confidence") or 0.0),
+    )
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, AllSlotsReset, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -40,3 +40,22 @@ class ActionSessionStart(Action):
         )
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+class ActionStartOver(Action):
+    """Forgets what the patient told us (the transcript stays for staff) and stops any question."""
+
+    def name(self) -> str:
+        return "action_start_over"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        settings = load_settings()
+        dispatcher.utter_message(response="utter_restart")
+        return [
+            ActiveLoop(None),
+            AllSlotsReset(),
+            SlotSet("clinic_name", settings.clinic_name),
+            SlotSet("clinic_phone", settings.clinic_phone),
+        ]

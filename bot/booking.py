@@ -14,7 +14,7 @@ from bot.scheduling.preferred_time import read_preferred_time
 
 BOOKING_SLOTS = ("consent_to_schedule", "patient_name", "phone", "preferred_time")
 # Messages with these intents are never taken as a name, phone or time: rules answer them.
-NOT_AN_ANSWER = frozenset({"report_red_flag", "restart"})
+NOT_AN_ANSWER = frozenset({"report_red_flag", "start_over"})
 SIDE_INTENTS = frozenset(
     {
         "ask_billing",
@@ -27,6 +27,8 @@ SIDE_INTENTS = frozenset(
     }
 )
 CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "pain_course", "symptom"})
+# Below this confidence a side intent ("call me anytime" read as goodbye) does not stop the booking.
+SIDE_INTENT_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,10 @@ def required_booking_slots(slots: Mapping[str, Any]) -> list[str]:
     return list(BOOKING_SLOTS)
 
 
-def _carries_clinical_facts(message: PatientMessage) -> bool:
-    return any(e.get("entity") in CLINICAL_ENTITIES for e in message.entities)
+def _carries_clinical_facts(message: PatientMessage, requested: str | None = None) -> bool:
+    """Facts that make the message a correction; a time answers the preferred-time question."""
+    ignored = {"time", "time_problem"} if requested == "preferred_time" else set()
+    return any(e.get("entity") in CLINICAL_ENTITIES - ignored for e in message.entities)
 
 
 def consent_update(ctx: BookingContext) -> bool | None:
@@ -73,7 +77,8 @@ def _free_text_answer(ctx: BookingContext, is_valid: bool) -> bool:
         return False
     if is_valid:
         return True
-    return intent not in SIDE_INTENTS and not _carries_clinical_facts(ctx.message)
+    side_question = intent in SIDE_INTENTS and ctx.message.confidence >= SIDE_INTENT_CONFIDENCE
+    return not side_question and not _carries_clinical_facts(ctx.message, ctx.requested)
 
 
 def booking_updates(ctx: BookingContext) -> dict[str, Any]:

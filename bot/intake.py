@@ -51,6 +51,7 @@ class PatientMessage:
 
     intent: str | None
     entities: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    confidence: float = 1.0
 
     def values(self, entity: str, role: str | None = None) -> list[Any]:
         """Values of one entity (and role; ``None`` = no role) in message order."""
@@ -93,18 +94,21 @@ def _weeks_since_surgery(message: PatientMessage, requested: str | None, slots: 
         return explicit[-1]
     if requested == "pain_return_weeks":
         return None
+    # Of several past points with no subject, the earliest is the surgery (the pain came after).
+    ago = message.times("ago")
     if requested == "weeks_since_surgery":
         if message.values("time_problem"):
             return FUTURE
-        loose = message.times("ago", "duration")
-        if loose:
-            return loose[-1]
+        if ago:
+            return max(ago)
+        duration = message.times("duration")
+        if duration:
+            return duration[-1]
         return UNKNOWN if message.intent == "dont_know" else None
     # Not asked: a past point with no subject corrects or gives the surgery date;
     # a bare length only counts while the date is still unknown.
-    ago = message.times("ago")
     if ago:
-        return ago[-1]
+        return max(ago)
     duration = message.times("duration")
     if duration and slots.get("weeks_since_surgery") is None:
         return duration[-1]
@@ -128,6 +132,10 @@ def _pain_return_weeks(
         return after[-1]
     if ago:
         return round(surgery_weeks - ago[-1], 2) if surgery_weeks is not None else UNKNOWN
+    # "Surgery at Thanksgiving, fine till Valentine's": the later of two loose points is the return.
+    loose = message.times("ago")
+    if len(loose) >= 2 and not message.times("surgery"):
+        return round(max(loose) - min(loose), 2)
     return None
 
 

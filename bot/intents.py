@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.language.language_id import looks_non_english
+
 RED_FLAG_INTENT = "report_red_flag"
 FALLBACK_INTENT = "nlu_fallback"
 INFORM_INTENT = "inform"
@@ -20,13 +22,14 @@ def guard_intent(
 
     - A red flag found by the lexicon always means ``report_red_flag``.
     - ``report_red_flag`` without a red flag (e.g. "no fever") falls back to the next intent.
-    - An empty message is ``nlu_fallback``.
+    - An empty message, one with no letter or digit (only emoji or punctuation), and one in
+      another language are ``nlu_fallback`` (the bot then says what it can read).
     - A fallback that still carries clinical facts is ``inform``.
     """
     names = set(entity_names)
     if "red_flag" in names:
         return RED_FLAG_INTENT
-    if not text.strip():
+    if not any(ch.isalnum() for ch in text) or looks_non_english(text):
         return FALLBACK_INTENT
     if intent == RED_FLAG_INTENT:
         intent = next(

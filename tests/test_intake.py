@@ -163,3 +163,12 @@ def test_facts_turn_unknowns_into_none() -> None:
     assert facts.weeks_since_surgery is None
     assert facts.pain_return_weeks is None  # not a relief-then-return course
     assert facts.symptoms == frozenset()
+
+
+def test_two_loose_past_points_are_surgery_then_return() -> None:
+    message = msg(
+        "inform", time(28.57, "ago"), time(17.29, "ago"), ent("pain_course", "relief_then_gradual_return")
+    )
+    updates = intake_updates(message, None, {})
+    assert updates["weeks_since_surgery"] == 28.57
+    assert updates["pain_return_weeks"] == 11.28

@@ -18,6 +18,11 @@ def test_empty_text_is_a_fallback() -> None:
     assert guard_intent("   ", "greet", ["greet"], []) == "nlu_fallback"
 
 
+def test_emoji_only_and_other_languages_are_fallbacks() -> None:
+    assert guard_intent("😀😀😀", "affirm", ["affirm"], []) == "nlu_fallback"
+    assert guard_intent("me duele mucho la espalda", "ask_billing", ["ask_billing"], []) == "nlu_fallback"
+
+
 def test_a_fallback_with_facts_is_inform() -> None:
     assert guard_intent("my foot is dead", "nlu_fallback", ["nlu_fallback"], ["symptom"]) == "inform"
     assert guard_intent("zzz", "nlu_fallback", ["nlu_fallback"], []) == "nlu_fallback"

@@ -1,0 +1,101 @@
+"""Corrections, "I don't know", side questions and hostile input keep the conversation usable."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.conversations.harness import BotServer
+
+pytestmark = pytest.mark.servers
+
+
+def test_a_correction_during_the_questions_replaces_the_date(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("I had a discectomy 6 weeks ago")
+    assert conversation.say("actually it was 4 months ago").asks == ["pain_course"]
+    conversation.say("no improvement at all")
+    turn = conversation.say("leg pain")
+    assert turn.payload("assessment")["facts"]["weeks_since_surgery"] == pytest.approx(17.33, abs=0.01)
+    assert turn.payload("assessment")["findings"] == ["failed_decompression"]
+
+
+def test_a_correction_after_the_explanation_explains_again(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("laminectomy 4 months ago, never got better")
+    first = conversation.say("numb foot")
+    assert first.payload("assessment")["findings"] == ["failed_decompression", "nerve_recovery_ongoing"]
+    turn = conversation.say("no wait, it was a fusion")
+    assert turn.payload("assessment")["facts"]["surgery_type"] == "fusion"
+    assert turn.payload("assessment")["findings"] == ["nerve_recovery_ongoing", "fusion_still_healing"]
+    assert turn.asks == ["consent_to_schedule"]
+
+
+def test_side_questions_are_answered_and_the_question_comes_back(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("hi")
+    for question, answer_word in (
+        ("how much will the consultation cost, does insurance cover it?", "billing"),
+        ("can I take more oxycodone?", "medicine"),
+        ("was my surgeon bad?", "surgery"),
+        ("are you a real person?", "automated"),
+    ):
+        turn = conversation.say(question)
+        assert answer_word in turn.text.lower()
+        assert turn.asks == ["surgery_type"]
+    assert conversation.say("fusion").asks == ["weeks_since_surgery"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "",
+        "   ",
+        "x" * 5000,
+        "my back hurts " * 400,
+        "😀😀😀🔥",
+        "me duele mucho la espalda después de la cirugía",
+        "<script>alert('x')</script><b>hi</b>",
+        "'; DROP TABLE events; --",
+        "/affirm",
+        '/inform{"weeks_since_surgery": 500, "surgery_type": "fusion"}',
+        "415-555-2671",
+        None,
+        12345,
+    ],
+)
+def test_hostile_input_gets_a_kind_answer_and_keeps_the_facts(bot: BotServer, hostile: object) -> None:
+    conversation = bot.conversation()
+    conversation.say("I had a microdiscectomy")
+    assert conversation.say("10 weeks ago").asks == ["pain_course"]
+    turn = conversation.say(hostile)
+    assert turn.messages, "every message gets an answer"
+    assert "Traceback" not in turn.text and "Error" not in turn.text
+    conversation.say("it's slowly getting better")
+    final = conversation.say("leg pain")
+    facts = final.payload("assessment")["facts"]
+    assert facts["surgery_type"] == "decompression"
+    assert facts["weeks_since_surgery"] == 10.0
+
+
+def test_start_over_forgets_the_facts(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("I had a fusion 2 years ago")
+    assert "cleared" in conversation.say("start over").text
+    assert conversation.say("hi").asks == ["surgery_type"]
+
+
+def test_the_rasa_http_api_is_off(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("I had a fusion 2 years ago")
+    for path in (
+        f"/conversations/{conversation.sender}/tracker",
+        f"/conversations/{conversation.sender}/story",
+        "/status",
+        "/model/parse",
+    ):
+        response = requests.get(f"{bot.rasa_url}{path}", timeout=10)
+        assert response.status_code in (404, 405), path
+        assert "2 years ago" not in response.text and "events" not in response.text
+    parse = requests.post(f"{bot.rasa_url}/model/parse", json={"text": "hi"}, timeout=10)
+    assert parse.status_code in (404, 405)
