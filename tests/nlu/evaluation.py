@@ -28,6 +28,8 @@ class Scores:
     entity_recall: float
     entity_f1: float
     per_intent_f1: dict[str, float]
+    red_flag_recall: float
+    red_flag_false_alarms: int
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,6 +78,7 @@ def score(examples: list[dict[str, Any]], parse: Callable[[str], dict[str, Any]]
     per_intent: dict[str, Counter[str]] = {}
     errors: list[dict[str, Any]] = []
     correct_intents = 0
+    flags = Counter[str]()
     for example in examples:
         parsed = parse(example["text"])
         predicted = (parsed.get("intent") or {}).get("name")
@@ -89,6 +92,10 @@ def score(examples: list[dict[str, Any]], parse: Callable[[str], dict[str, Any]]
             per_intent.setdefault(str(predicted), Counter())["fp"] += 1
         expected = [_entity_key(e) for e in example.get("entities") or []]
         found = [_entity_key(e) for e in parsed.get("entities") or []]
+        expected_flags = {e for e in expected if e[0] == "red_flag"}
+        found_flags = {f for f in found if f[0] == "red_flag"}
+        flags.update(expected=len(expected_flags), caught=len(expected_flags & found_flags),
+                     false_alarms=len(found_flags - expected_flags))
         tp, fp, fn = match_entities(expected, found)
         counts.update(tp=tp, fp=fp, fn=fn)
         if predicted != expected_intent or fp or fn:
@@ -112,6 +119,8 @@ def score(examples: list[dict[str, Any]], parse: Callable[[str], dict[str, Any]]
         entity_recall=round(recall, 4),
         entity_f1=round(_f1(precision, recall), 4),
         per_intent_f1=per_intent_f1,
+        red_flag_recall=round(flags["caught"] / flags["expected"], 4) if flags["expected"] else 1.0,
+        red_flag_false_alarms=flags["false_alarms"],
         errors=errors,
     )
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conversations.harness import PROJECT_ROOT, trained_model
 from tests.nlu.evaluation import Scores, evaluate_model, load_held_out, match_entities
 
 REPORT = PROJECT_ROOT / "results" / "nlu-held-out.json"
+# Floors a little under the measured figures (see the report), so a regression fails.
+INTENT_F1_FLOOR = 0.91
+ENTITY_F1_FLOOR = 0.92
+RED_FLAG_RECALL_FLOOR = 0.93
 TRAINING_DATA = PROJECT_ROOT / "data" / "nlu"
 
 
@@ -24,6 +26,11 @@ def test_intent_f1_floor(scores: Scores) -> None:
 
 def test_entity_f1_floor(scores: Scores) -> None:
     assert scores.entity_f1 >= ENTITY_F1_FLOOR, f"see {REPORT}"
+
+
+def test_red_flags_are_caught(scores: Scores) -> None:
+    assert scores.red_flag_recall >= RED_FLAG_RECALL_FLOOR, f"see {REPORT}"
+    assert scores.red_flag_false_alarms <= 1, f"see {REPORT}"
 
 
 def test_the_report_is_saved(scores: Scores) -> None:
@@ -47,11 +54,3 @@ def test_entity_matching_counts_correctly() -> None:
     expected = [("time", 6.0, "surgery"), ("symptom", "burning", None)]
     found = [("time", 6.3, "surgery"), ("symptom", "numbness", None)]
     assert match_entities(expected, found) == (1, 1, 1)
-
-
-INTENT_F1_FLOOR = 0.0
-ENTITY_F1_FLOOR = 0.0
-
-
-def _report_path() -> Path:
-    return REPORT
