@@ -14,7 +14,7 @@ from bot import intake
 
 PROBLEM_REPLIES = {
     "future": "That date looks like it's still to come. Could you check it for me?",
-    "implausible": "Sorry, I couldn't use that time. Could you say it another way, like \"6 weeks ago\"?",
+    "implausible": 'Sorry, I couldn\'t use that time. Could you say it another way, like "6 weeks ago"?',
     "before_surgery": "The pain coming back would be after the surgery. Could you check that time for me?",
     "after_today": "That would be later than today. Could you check that time for me?",
 }

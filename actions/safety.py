@@ -24,24 +24,22 @@ class ActionHandleRedFlag(Action):
     def name(self) -> str:
         return "action_handle_red_flag"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         codes = [
-            e["value"]
-            for e in (tracker.latest_message or {}).get("entities") or []
-            if e.get("entity") == "red_flag"
+            e["value"] for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == "red_flag"
         ]
         payload = emergency_payload(codes)
+        ordered = [str(code) for code in payload["red_flags"]]  # type: ignore[attr-defined]
         sms = channel_of(tracker) == "twilio"
         # The instruction goes out first, whatever happens to the record below.
-        dispatcher.utter_message(text=emergency_text(payload["red_flags"], sms=sms), json_message=payload)
+        dispatcher.utter_message(text=emergency_text(ordered, sms=sms), json_message=payload)
         try:
             with get_store().transaction() as session:
-                repository.record_red_flags(
-                    session, tracker.sender_id, channel_of(tracker), payload["red_flags"]
-                )
+                repository.record_red_flags(session, tracker.sender_id, channel_of(tracker), ordered)
         except Exception as error:  # noqa: BLE001 - the patient's instruction must never fail
             # The error type only: database errors can quote the patient's values.
-            logger.error("Could not record a red flag (conversation kept in the tracker store): %s", type(error).__name__)
+            logger.error(
+                "Could not record a red flag (conversation kept in the tracker store): %s",
+                type(error).__name__,
+            )
         return [SlotSet("emergency_reported", True), SlotSet("requested_slot", None)]

@@ -24,8 +24,8 @@ from bot.storage.store import get_store
 logger = logging.getLogger(__name__)
 
 PAST_TIME = "That time has already passed. When in the coming days or weeks would suit you?"
-NO_TIME = "Sorry, I didn't catch a time. A day, or something like \"weekday mornings\", is fine."
-BAD_NAME = "Sorry, I just need the name the clinic should use for you, like \"Maria Lopez\"."
+NO_TIME = 'Sorry, I didn\'t catch a time. A day, or something like "weekday mornings", is fine.'
+BAD_NAME = 'Sorry, I just need the name the clinic should use for you, like "Maria Lopez".'
 PHONE_AS_NAME = "Thanks, I've noted that phone number. And what name should the clinic use for you?"
 BAD_PHONE = "That doesn't look like a phone number I can use. Could you type it with the area code, like 415-555-0132?"
 SAVE_FAILED = (
@@ -144,9 +144,7 @@ class ActionSubmitBooking(Action):
                         session, existing, facts=facts.as_payload(), findings=findings
                     )
                 else:
-                    preferred = read_preferred_time(
-                        str(slots.get("preferred_time") or ""), settings.today()
-                    )
+                    preferred = read_preferred_time(str(slots.get("preferred_time") or ""), settings.today())
                     request = repository.save_appointment_request(
                         session,
                         conversation_id=tracker.sender_id,

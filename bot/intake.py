@@ -55,18 +55,12 @@ class PatientMessage:
 
     def values(self, entity: str, role: str | None = None) -> list[Any]:
         """Values of one entity (and role; ``None`` = no role) in message order."""
-        return [
-            e.get("value")
-            for e in self.entities
-            if e.get("entity") == entity and e.get("role") == role
-        ]
+        return [e.get("value") for e in self.entities if e.get("entity") == entity and e.get("role") == role]
 
     def times(self, *roles: str) -> list[float]:
         """Time values, in weeks, with any of the given roles."""
         return [
-            float(e["value"])
-            for e in self.entities
-            if e.get("entity") == "time" and e.get("role") in roles
+            float(e["value"]) for e in self.entities if e.get("entity") == "time" and e.get("role") in roles
         ]
 
 
@@ -115,9 +109,7 @@ def _weeks_since_surgery(message: PatientMessage, requested: str | None, slots: 
     return None
 
 
-def _pain_return_weeks(
-    message: PatientMessage, requested: str | None, weeks_since_surgery: Any
-) -> Any:
+def _pain_return_weeks(message: PatientMessage, requested: str | None, weeks_since_surgery: Any) -> Any:
     surgery_weeks = _number(weeks_since_surgery)
     after = message.times("return_after")
     ago = message.times("return_ago")
@@ -229,9 +221,7 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
         surgery_type=surgery if surgery in SURGERY_TYPES else None,
         weeks_since_surgery=_number(slots.get("weeks_since_surgery")),
         pain_course=course if course in PAIN_COURSES else None,
-        pain_return_weeks=(
-            _number(slots.get("pain_return_weeks")) if needs_return_time(course) else None
-        ),
+        pain_return_weeks=(_number(slots.get("pain_return_weeks")) if needs_return_time(course) else None),
         symptoms=frozenset(s for s in symptoms if s in SYMPTOMS)
         if isinstance(symptoms, list)
         else frozenset(),

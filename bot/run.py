@@ -23,11 +23,29 @@ BIN = Path(sys.executable).parent
 def server_commands(settings: Settings, model: str) -> dict[str, list[str]]:
     """The three processes, by name. The Rasa HTTP API stays off: only the channels listen."""
     return {
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                    "--port", str(settings.actions_port)],
-        "rasa": [str(BIN / "rasa"), "run", "--model", model, "--port", str(settings.rasa_port),
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                 "--interface", "127.0.0.1"],
+        "actions": [
+            str(BIN / "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.actions_port),
+        ],
+        "rasa": [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            model,
+            "--port",
+            str(settings.rasa_port),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+            "--interface",
+            "127.0.0.1",
+        ],
         "web": [sys.executable, "-m", "bot.web"],
     }
 

@@ -11,11 +11,20 @@ from bot.intake import PatientMessage
 TODAY = date(2026, 6, 15)
 
 
-def ctx(text: str, requested: str | None, intent: str = "inform", confidence: float = 0.99,
-        slots: dict[str, Any] | None = None, entities: tuple[dict[str, Any], ...] = ()) -> BookingContext:
+def ctx(
+    text: str,
+    requested: str | None,
+    intent: str = "inform",
+    confidence: float = 0.99,
+    slots: dict[str, Any] | None = None,
+    entities: tuple[dict[str, Any], ...] = (),
+) -> BookingContext:
     return BookingContext(
         message=PatientMessage(intent=intent, entities=entities, confidence=confidence),
-        text=text, requested=requested, slots=slots or {}, today=TODAY,
+        text=text,
+        requested=requested,
+        slots=slots or {},
+        today=TODAY,
     )
 
 
@@ -52,5 +61,7 @@ def test_a_red_flag_is_never_an_answer() -> None:
 
 def test_a_time_answers_the_preferred_time_question_not_the_surgery_date() -> None:
     yesterday = ({"entity": "time", "value": 0.14, "role": "ago"},)
-    assert booking_updates(ctx("yesterday", "preferred_time", entities=yesterday)) == {"preferred_time": "yesterday"}
+    assert booking_updates(ctx("yesterday", "preferred_time", entities=yesterday)) == {
+        "preferred_time": "yesterday"
+    }
     assert booking_updates(ctx("4 months ago", "patient_name", entities=yesterday)) == {}

@@ -53,12 +53,16 @@ def test_a_whole_story_fills_every_fact_at_once() -> None:
 
 
 def test_return_time_is_counted_from_the_known_surgery_time() -> None:
-    updates = intake_updates(msg("inform", time(2, "ago")), "pain_return_weeks", {"weeks_since_surgery": 20.0})
+    updates = intake_updates(
+        msg("inform", time(2, "ago")), "pain_return_weeks", {"weeks_since_surgery": 20.0}
+    )
     assert updates == {"pain_return_weeks": 18.0}
 
 
 def test_a_bare_length_answers_the_return_question_as_weeks_after_surgery() -> None:
-    updates = intake_updates(msg("inform", time(8.67, "duration")), "pain_return_weeks", {"weeks_since_surgery": 20.0})
+    updates = intake_updates(
+        msg("inform", time(8.67, "duration")), "pain_return_weeks", {"weeks_since_surgery": 20.0}
+    )
     assert updates == {"pain_return_weeks": 8.67}
 
 
@@ -82,9 +86,9 @@ def test_a_length_during_the_symptom_question_is_not_the_surgery_date() -> None:
 
 
 def test_a_correction_of_the_surgery_type() -> None:
-    assert intake_updates(msg("inform", ent("surgery_type", "fusion")), "symptoms", {"surgery_type": "decompression"}) == {
-        "surgery_type": "fusion"
-    }
+    assert intake_updates(
+        msg("inform", ent("surgery_type", "fusion")), "symptoms", {"surgery_type": "decompression"}
+    ) == {"surgery_type": "fusion"}
 
 
 @pytest.mark.parametrize(
@@ -129,7 +133,14 @@ def test_a_future_date_is_flagged_for_the_question_asked() -> None:
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(6.0, None), (0, None), (UNKNOWN, None), (-1, "implausible"), (99999, "implausible"), ("x", "implausible")],
+    [
+        (6.0, None),
+        (0, None),
+        (UNKNOWN, None),
+        (-1, "implausible"),
+        (99999, "implausible"),
+        ("x", "implausible"),
+    ],
 )
 def test_surgery_time_checks(value: Any, problem: str | None) -> None:
     assert check_weeks_since_surgery(value) == problem
@@ -137,7 +148,13 @@ def test_surgery_time_checks(value: Any, problem: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("value", "surgery", "problem"),
-    [(8.0, 20.0, None), (-2.0, 20.0, "before_surgery"), (25.0, 20.0, "after_today"), (UNKNOWN, 20.0, None), (8.0, UNKNOWN, None)],
+    [
+        (8.0, 20.0, None),
+        (-2.0, 20.0, "before_surgery"),
+        (25.0, 20.0, "after_today"),
+        (UNKNOWN, 20.0, None),
+        (8.0, UNKNOWN, None),
+    ],
 )
 def test_return_time_checks(value: Any, surgery: Any, problem: str | None) -> None:
     assert check_pain_return_weeks(value, surgery) == problem

@@ -11,7 +11,10 @@ def test_a_red_flag_entity_always_wins() -> None:
 
 def test_the_classifier_alone_cannot_raise_a_red_flag() -> None:
     assert guard_intent("no fever", "report_red_flag", ["report_red_flag", "deny"], []) == "deny"
-    assert guard_intent("no fever, it burns", "report_red_flag", ["report_red_flag", "deny"], ["symptom"]) == "inform"
+    assert (
+        guard_intent("no fever, it burns", "report_red_flag", ["report_red_flag", "deny"], ["symptom"])
+        == "inform"
+    )
 
 
 def test_empty_text_is_a_fallback() -> None:

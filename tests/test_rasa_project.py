@@ -52,10 +52,14 @@ def test_rasa_data_validate_is_clean() -> None:
 
 def test_stories_pass_with_no_prediction_errors(tmp_path: Path) -> None:
     result = _rasa(
-        "test", "core",
-        "--model", str(trained_model()),
-        "--stories", "tests/stories",
-        "--out", str(tmp_path),
+        "test",
+        "core",
+        "--model",
+        str(trained_model()),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(tmp_path),
         "--fail-on-prediction-errors",
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]

@@ -11,6 +11,8 @@ The auth token comes from ``TWILIO_AUTH_TOKEN`` and the signed URL from ``PUBLIC
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import time
@@ -118,6 +120,16 @@ def render_twiml(texts: Iterable[str]) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'
 
 
+def sms_conversation_id(phone: str, key: str) -> str:
+    """The conversation id for a phone number: a keyed hash, so nobody can guess it.
+
+    With the bare number as the id, anyone reaching the REST channel could send that number as
+    ``sender`` and continue a patient's SMS conversation.
+    """
+    digest = hmac.new(key.encode("utf-8"), phone.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"sms-{digest[:32]}"
+
+
 def _twiml(texts: Iterable[str] = ()) -> HTTPResponse:
     return response.text(render_twiml(texts), content_type=TWIML_CONTENT_TYPE)
 
@@ -130,8 +142,9 @@ class TwilioTwimlInput(InputChannel):
     """Twilio SMS webhooks (``POST /webhooks/twilio/webhook``) answered with TwiML.
 
     Only requests whose ``X-Twilio-Signature`` verifies over ``PUBLIC_URL`` + path (+ query)
-    and the form parameters reach the bot; anything else gets 403. The sender id is the
-    ``From`` number, the metadata ``{"channel": "twilio", "phone": From}``. A
+    and the form parameters reach the bot; anything else gets 403. The sender id is a keyed
+    hash of the ``From`` number (:func:`sms_conversation_id`), the metadata
+    ``{"channel": "twilio", "phone": From}``. A
     ``MessageSid`` already handled in the last hour is answered with an empty
     ``<Response/>`` (see :class:`MessageSidCache` for the limitation).
     """
@@ -246,7 +259,7 @@ class TwilioTwimlInput(InputChannel):
                 UserMessage(
                     text,
                     collector,
-                    phone,
+                    sms_conversation_id(phone, self.auth_token),
                     input_channel=self.name(),
                     metadata=self.get_metadata(request),
                 )

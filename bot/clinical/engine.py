@@ -521,7 +521,7 @@ def _check_codes(codes: list[str], source: str) -> None:
     missing = [code for code in FINDING_CODES if code not in seen]
     if missing:
         raise FindingsError(f"{source}: missing finding code(s): {', '.join(missing)}")
-    for position, (found, expected) in enumerate(zip(codes, FINDING_CODES)):
+    for position, (found, expected) in enumerate(zip(codes, FINDING_CODES, strict=False)):
         if found != expected:
             raise FindingsError(
                 f"{source}: findings must follow the clinical-rules table order; "

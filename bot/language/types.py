@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 TimeAnchor = Literal["ago", "after_surgery", "duration"]
-TimeSubject = Optional[Literal["surgery", "return"]]
+TimeSubject = Literal["surgery", "return"] | None
 
 
 @dataclass(frozen=True)
@@ -38,4 +38,4 @@ class TimeMention:
     weeks: float
     anchor: TimeAnchor
     subject: TimeSubject = None
-    problem: Optional[Literal["future"]] = None
+    problem: Literal["future"] | None = None

@@ -16,9 +16,7 @@ from bot.language.entities import extract_entities
 from bot.settings import load_settings
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ClinicalEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds surgery type, times in weeks, pain course, symptoms and red flags to each message."""
 

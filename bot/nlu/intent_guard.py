@@ -14,9 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.intents import guard_intent
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ClinicalIntentGuard(GraphComponent):
     """Corrects the classifier's intent with what the rule-based extractor found.
 

@@ -43,7 +43,7 @@ def test_no_stray_methods(form: str) -> None:
     for attr in dir(VALIDATORS[form]):
         for prefix in ("extract_", "validate_"):
             if attr.startswith(prefix) and attr not in ("validate_slots",):
-                name = attr[len(prefix):]
+                name = attr[len(prefix) :]
                 if name in ("slots",):
                     continue
                 assert name in slots, f"{attr} names no required slot of {form}"

@@ -18,6 +18,7 @@ from bot.channels.twilio import (
     TwilioTwimlInput,
     button_hint,
     render_twiml,
+    sms_conversation_id,
     sms_texts,
 )
 from tests.channels.conftest import FakeAgent, serve
@@ -102,7 +103,8 @@ def test_valid_request_reaches_bot_and_answers_twiml() -> None:
     answer = exchange.post_one(form, sign(form))
     assert messages(answer) == ["got [restart my back]"]
     (message,) = exchange.agent.received
-    assert message.sender_id == PHONE
+    assert message.sender_id == sms_conversation_id(PHONE, TOKEN)
+    assert PHONE not in message.sender_id
     assert message.input_channel == "twilio"
     assert message.metadata == {"channel": "twilio", "phone": PHONE}
 

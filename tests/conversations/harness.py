@@ -160,9 +160,20 @@ def start_servers(database_url: str, log_dir: Path, extra_env: dict[str, str] | 
     server = BotServer(f"http://127.0.0.1:{rasa_port}", database_url, env)
     commands = {
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-        "rasa": [str(BIN / "rasa"), "run", "--model", str(trained_model()), "--port", str(rasa_port),
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-                 "--interface", "127.0.0.1"],
+        "rasa": [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(trained_model()),
+            "--port",
+            str(rasa_port),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            "endpoints.yml",
+            "--interface",
+            "127.0.0.1",
+        ],
     }
     try:
         for name, command in commands.items():

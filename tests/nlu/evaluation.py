@@ -94,14 +94,22 @@ def score(examples: list[dict[str, Any]], parse: Callable[[str], dict[str, Any]]
         found = [_entity_key(e) for e in parsed.get("entities") or []]
         expected_flags = {e for e in expected if e[0] == "red_flag"}
         found_flags = {f for f in found if f[0] == "red_flag"}
-        flags.update(expected=len(expected_flags), caught=len(expected_flags & found_flags),
-                     false_alarms=len(found_flags - expected_flags))
+        flags.update(
+            expected=len(expected_flags),
+            caught=len(expected_flags & found_flags),
+            false_alarms=len(found_flags - expected_flags),
+        )
         tp, fp, fn = match_entities(expected, found)
         counts.update(tp=tp, fp=fp, fn=fn)
         if predicted != expected_intent or fp or fn:
             errors.append(
-                {"text": example["text"], "intent": expected_intent, "predicted": predicted,
-                 "expected_entities": expected, "found_entities": found}
+                {
+                    "text": example["text"],
+                    "intent": expected_intent,
+                    "predicted": predicted,
+                    "expected_entities": expected,
+                    "found_entities": found,
+                }
             )
     per_intent_f1 = {}
     for intent, c in per_intent.items():
