@@ -21,9 +21,7 @@ class ActionAssess(Action):
     def name(self) -> str:
         return "action_assess"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         assessment = assess(facts_from_slots(slots_of(tracker)))
         sms = channel_of(tracker) == "twilio"
         dispatcher.utter_message(text=explain(assessment, sms=sms), json_message=assessment.payload())

@@ -33,3 +33,16 @@ def channel_of(tracker: Tracker) -> str:
 def slots_of(tracker: Tracker) -> dict[str, Any]:
     """A copy of the tracker's slots."""
     return dict(tracker.slots)
+
+
+class FromUpdates:
+    """For form validators whose ``extract_<slot>`` methods all read one dict of updates."""
+
+    def _updates(self, tracker: Tracker) -> dict[str, Any]:
+        """The slot values the latest message sets (implemented by each validator)."""
+        raise NotImplementedError
+
+    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        """``{slot: value}`` if the latest message sets this slot, else ``{}``."""
+        updates = self._updates(tracker)
+        return {slot: updates[slot]} if slot in updates else {}

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_message, slots_of
+from actions.common import FromUpdates, latest_message, slots_of
 from bot import intake
 
 PROBLEM_REPLIES = {
@@ -20,7 +20,7 @@ PROBLEM_REPLIES = {
 }
 
 
-class ValidateIntakeForm(FormValidationAction):
+class ValidateIntakeForm(FromUpdates, FormValidationAction):
     """Fills and checks surgery type, timing, pain course, return time and symptoms."""
 
     def name(self) -> str:
@@ -42,13 +42,7 @@ class ValidateIntakeForm(FormValidationAction):
         return [slot for slot in domain_slots if slot in wanted]
 
     def _updates(self, tracker: Tracker) -> dict[str, Any]:
-        return intake.intake_updates(
-            latest_message(tracker), tracker.get_slot("requested_slot"), slots_of(tracker)
-        )
-
-    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        updates = self._updates(tracker)
-        return {slot: updates[slot]} if slot in updates else {}
+        return intake.intake_updates(latest_message(tracker), tracker.get_slot("requested_slot"), slots_of(tracker))
 
     async def extract_surgery_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

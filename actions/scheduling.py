@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel_of, latest_message, latest_text, slots_of
+from actions.common import FromUpdates, channel_of, latest_message, latest_text, slots_of
 from bot import booking
 from bot.intake import facts_from_slots
 from bot.scheduling.names import clean_patient_name
@@ -29,12 +29,11 @@ BAD_NAME = 'Sorry, I just need the name the clinic should use for you, like "Mar
 PHONE_AS_NAME = "Thanks, I've noted that phone number. And what name should the clinic use for you?"
 BAD_PHONE = "That doesn't look like a phone number I can use. Could you type it with the area code, like 415-555-0132?"
 SAVE_FAILED = (
-    "Sorry, something went wrong on our side and I couldn't send your request. "
-    "Please call the clinic at {phone}."
+    "Sorry, something went wrong on our side and I couldn't send your request. Please call the clinic at {phone}."
 )
 
 
-class ValidateBookingForm(FormValidationAction):
+class ValidateBookingForm(FromUpdates, FormValidationAction):
     """Fills and checks the consultation offer: consent, name, phone and preferred time."""
 
     def name(self) -> str:
@@ -63,10 +62,6 @@ class ValidateBookingForm(FormValidationAction):
                 region=settings.phone_region,
             )
         )
-
-    def _extract(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        updates = self._updates(tracker)
-        return {slot: updates[slot]} if slot in updates else {}
 
     async def extract_consent_to_schedule(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -126,9 +121,7 @@ class ActionSubmitBooking(Action):
     def name(self) -> str:
         return "action_submit_booking"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         settings = load_settings()
         if tracker.get_slot("consent_to_schedule") is not True:
             dispatcher.utter_message(response="utter_booking_declined")

@@ -11,28 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.clinical.engine import Facts
+from bot.vocabulary import PAIN_COURSES, SURGERY_TYPES, SYMPTOMS
 
 UNKNOWN = "unknown"  # asked, and the patient does not know
 FUTURE = "future"  # a date after today: the validator asks again
-SURGERY_TYPES = ("decompression", "fusion", "unknown")
-PAIN_COURSES = (
-    "improving",
-    "no_improvement",
-    "worse_since_surgery",
-    "relief_then_sudden_return",
-    "relief_then_gradual_return",
-)
 RETURN_COURSES = frozenset({"relief_then_sudden_return", "relief_then_gradual_return"})
-SYMPTOMS = (
-    "leg_pain",
-    "back_pain",
-    "burning",
-    "gnawing",
-    "stinging",
-    "numbness",
-    "tingling",
-    "weakness",
-)
 INTAKE_SLOTS = (
     "surgery_type",
     "weeks_since_surgery",
@@ -59,9 +42,7 @@ class PatientMessage:
 
     def times(self, *roles: str) -> list[float]:
         """Time values, in weeks, with any of the given roles."""
-        return [
-            float(e["value"]) for e in self.entities if e.get("entity") == "time" and e.get("role") in roles
-        ]
+        return [float(e["value"]) for e in self.entities if e.get("entity") == "time" and e.get("role") in roles]
 
 
 def needs_return_time(pain_course: Any) -> bool:
@@ -71,11 +52,7 @@ def needs_return_time(pain_course: Any) -> bool:
 
 def required_intake_slots(slots: Mapping[str, Any]) -> list[str]:
     """The intake questions for this patient, in the order they are asked."""
-    return [
-        slot
-        for slot in INTAKE_SLOTS
-        if slot != "pain_return_weeks" or needs_return_time(slots.get("pain_course"))
-    ]
+    return [slot for slot in INTAKE_SLOTS if slot != "pain_return_weeks" or needs_return_time(slots.get("pain_course"))]
 
 
 def _number(value: Any) -> float | None:
@@ -147,9 +124,7 @@ def _symptoms(message: PatientMessage, requested: str | None, slots: Mapping[str
     return None
 
 
-def intake_updates(
-    message: PatientMessage, requested: str | None, slots: Mapping[str, Any]
-) -> dict[str, Any]:
+def intake_updates(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> dict[str, Any]:
     """The intake slots this message sets or corrects (absent keys: left as they are)."""
     if message.intent not in ANSWER_INTENTS:
         return {}
@@ -222,7 +197,5 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
         weeks_since_surgery=_number(slots.get("weeks_since_surgery")),
         pain_course=course if course in PAIN_COURSES else None,
         pain_return_weeks=(_number(slots.get("pain_return_weeks")) if needs_return_time(course) else None),
-        symptoms=frozenset(s for s in symptoms if s in SYMPTOMS)
-        if isinstance(symptoms, list)
-        else frozenset(),
+        symptoms=frozenset(s for s in symptoms if s in SYMPTOMS) if isinstance(symptoms, list) else frozenset(),
     )

@@ -67,9 +67,7 @@ def _origins(configured: object) -> list[str]:
     if configured is None:
         return default_allowed_origins()
     origins = [configured] if isinstance(configured, str) else configured
-    if not isinstance(origins, (list, tuple)) or not all(
-        isinstance(origin, str) and origin for origin in origins
-    ):
+    if not isinstance(origins, (list, tuple)) or not all(isinstance(origin, str) and origin for origin in origins):
         raise ValueError("socket.io 'cors_allowed_origins' must be a list of origins.")
     if "*" in origins:
         raise ValueError("socket.io 'cors_allowed_origins' must list origins, not '*'.")
@@ -137,9 +135,7 @@ class ClinicSocketIOInput(SocketIOInput):
             jwt_key,
             jwt_method,
         )
-        self.cors_allowed_origins = _origins(
-            None if cors_allowed_origins is None else list(cors_allowed_origins)
-        )
+        self.cors_allowed_origins = _origins(None if cors_allowed_origins is None else list(cors_allowed_origins))
         self._conversation_of_sid: dict[str, str] = {}
 
     def get_output_channel(self) -> OutputChannel | None:

@@ -17,18 +17,14 @@ class _StrictLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
     """A safe loader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
 
 
-def _construct_unique_mapping(
-    loader: _StrictLoader, node: Any, deep: bool = False
-) -> Any:
+def _construct_unique_mapping(loader: _StrictLoader, node: Any, deep: bool = False) -> Any:
     """Build a mapping, raising on a repeated key instead of silently keeping the last value."""
     seen: set[Hashable] = set()
     for key_node, _value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, Hashable) and key in seen:
             line = key_node.start_mark.line + 1
-            raise ClinicalDataError(
-                f"line {line}: the key {key!r} appears twice in the same mapping"
-            )
+            raise ClinicalDataError(f"line {line}: the key {key!r} appears twice in the same mapping")
         if isinstance(key, Hashable):
             seen.add(key)
     return loader.construct_mapping(node, deep=deep)
@@ -54,14 +50,10 @@ def load_yaml(path: Path) -> object:
         raise ClinicalDataError(f"{path}: not valid YAML: {exc}") from exc
 
 
-def require_mapping(
-    value: object, where: str, error: type[ClinicalDataError]
-) -> dict[str, object]:
+def require_mapping(value: object, where: str, error: type[ClinicalDataError]) -> dict[str, object]:
     """Return ``value`` as a mapping with string keys, or raise ``error`` naming ``where``."""
     if not isinstance(value, dict):
-        raise error(
-            f"{where}: expected a mapping (key: value lines), found {_kind(value)}"
-        )
+        raise error(f"{where}: expected a mapping (key: value lines), found {_kind(value)}")
     for key in value:
         if not isinstance(key, str):
             raise error(f"{where}: keys must be words, found {key!r}")
@@ -93,9 +85,7 @@ def require_text(value: object, where: str, error: type[ClinicalDataError]) -> s
     return " ".join(value.split())
 
 
-def require_list(
-    value: object, where: str, error: type[ClinicalDataError]
-) -> list[object]:
+def require_list(value: object, where: str, error: type[ClinicalDataError]) -> list[object]:
     """Return ``value`` as a non-empty list, or raise ``error`` naming ``where``."""
     if not isinstance(value, list) or not value:
         raise error(f"{where}: expected a non-empty list, found {_kind(value)}")

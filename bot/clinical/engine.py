@@ -23,43 +23,8 @@ from bot.clinical.datafile import (
     require_mapping,
     require_text,
 )
+from bot.vocabulary import FINDING_CODES, PAIN_COURSES, SURGERY_TYPES, SYMPTOMS
 
-SURGERY_TYPES: tuple[str, ...] = ("decompression", "fusion", "unknown")
-PAIN_COURSES: tuple[str, ...] = (
-    "improving",
-    "no_improvement",
-    "worse_since_surgery",
-    "relief_then_sudden_return",
-    "relief_then_gradual_return",
-)
-#: The symptom vocabulary, in the canonical order of the clinical rules (payloads use this order).
-SYMPTOMS: tuple[str, ...] = (
-    "leg_pain",
-    "back_pain",
-    "burning",
-    "gnawing",
-    "stinging",
-    "numbness",
-    "tingling",
-    "weakness",
-)
-#: Every finding code of the clinical rules, in table order. Codes are stable identifiers.
-FINDING_CODES: tuple[str, ...] = (
-    "too_early_to_judge",
-    "post_surgical_swelling",
-    "on_track",
-    "failed_decompression",
-    "recurrent_disc_herniation",
-    "epidural_fibrosis",
-    "recurrent_stenosis",
-    "nerve_recovery_ongoing",
-    "permanent_nerve_damage_possible",
-    "fusion_still_healing",
-    "failed_fusion",
-    "adjacent_segment_disease",
-    "arachnoiditis",
-    "no_specific_pattern",
-)
 #: The source documents a finding may cite.
 DOCUMENTS: tuple[str, ...] = ("000", "004")
 DEFAULT_FINDINGS_PATH = Path(__file__).with_name("findings.yml")
@@ -125,20 +90,14 @@ class Facts:
     def __post_init__(self) -> None:
         """Validate the vocabulary and normalise numbers and symptoms."""
         if self.surgery_type is not None and self.surgery_type not in SURGERY_TYPES:
-            raise ValueError(
-                f"surgery_type must be one of {SURGERY_TYPES} or None, not {self.surgery_type!r}"
-            )
+            raise ValueError(f"surgery_type must be one of {SURGERY_TYPES} or None, not {self.surgery_type!r}")
         if self.pain_course is not None and self.pain_course not in PAIN_COURSES:
-            raise ValueError(
-                f"pain_course must be one of {PAIN_COURSES} or None, not {self.pain_course!r}"
-            )
+            raise ValueError(f"pain_course must be one of {PAIN_COURSES} or None, not {self.pain_course!r}")
         for name in _NUMBER_FACTS:
             object.__setattr__(self, name, _checked_weeks(name, getattr(self, name)))
         symptoms = self.symptoms
         if isinstance(symptoms, str) or not isinstance(symptoms, Iterable):
-            raise TypeError(
-                f"symptoms must be a set of symptom codes, not {symptoms!r}"
-            )
+            raise TypeError(f"symptoms must be a set of symptom codes, not {symptoms!r}")
         symptom_set = frozenset(symptoms)
         unknown = sorted(str(s) for s in symptom_set if s not in SYMPTOMS)
         if unknown:
@@ -223,9 +182,7 @@ class NumberCompare(Condition):
         for operator, bound in self.tests:
             if not _compare(value, operator, bound):
                 return None
-        comparisons = " and ".join(
-            f"{_NUMBER_OPERATORS[op]} {_fmt_bound(b)}" for op, b in self.tests
-        )
+        comparisons = " and ".join(f"{_NUMBER_OPERATORS[op]} {_fmt_bound(b)}" for op, b in self.tests)
         return (f"{self.fact} {_fmt_value(value)} {comparisons}",)
 
 
@@ -264,9 +221,7 @@ class SymptomsAnyOf(Condition):
         present = [s for s in self.values if s in facts.symptoms]
         if not present:
             return None
-        return (
-            f"symptoms include {', '.join(present)} (any of {', '.join(self.values)})",
-        )
+        return (f"symptoms include {', '.join(present)} (any of {', '.join(self.values)})",)
 
 
 @dataclass(frozen=True)
@@ -318,9 +273,7 @@ class SymptomsCount(Condition):
             required = [s for s in self.including_one_of if s in facts.symptoms]
             if not required:
                 return None
-            reasons.append(
-                f"symptoms include {', '.join(required)} (one of {', '.join(self.including_one_of)} needed)"
-            )
+            reasons.append(f"symptoms include {', '.join(required)} (one of {', '.join(self.including_one_of)} needed)")
         return tuple(reasons)
 
 
@@ -478,9 +431,7 @@ def load_findings(
     try:
         mtime_ns = resolved.stat().st_mtime_ns
     except OSError as exc:
-        raise FindingsError(
-            f"{resolved}: cannot read the findings table: {exc}"
-        ) from exc
+        raise FindingsError(f"{resolved}: cannot read the findings table: {exc}") from exc
     return _load_findings_cached(resolved, mtime_ns)
 
 
@@ -542,15 +493,11 @@ def _parse_rule(entry: object, where: str) -> FindingRule:
         required=("code", "title", "when", "says", "sms", "source"),
     )
     if code not in FINDING_CODES:
-        raise FindingsError(
-            f"{where}: unknown code {code!r} (known codes: {', '.join(FINDING_CODES)})"
-        )
+        raise FindingsError(f"{where}: unknown code {code!r} (known codes: {', '.join(FINDING_CODES)})")
     assert isinstance(code, str)
     sms = require_text(mapping["sms"], f"{where}.sms", FindingsError)
     if len(sms) > SMS_MAX_CHARS:
-        raise FindingsError(
-            f"{where}.sms: {len(sms)} characters, at most {SMS_MAX_CHARS} allowed"
-        )
+        raise FindingsError(f"{where}.sms: {len(sms)} characters, at most {SMS_MAX_CHARS} allowed")
     return FindingRule(
         code=code,
         title=require_text(mapping["title"], f"{where}.title", FindingsError),
@@ -578,9 +525,7 @@ def _parse_source(value: object, where: str) -> tuple[SourceQuote, ...]:
         quotes.append(
             SourceQuote(
                 doc=doc,
-                quote=require_text(
-                    mapping["quote"], f"{item_where}.quote", FindingsError
-                ),
+                quote=require_text(mapping["quote"], f"{item_where}.quote", FindingsError),
             )
         )
     return tuple(quotes)
@@ -591,13 +536,9 @@ def _parse_when(value: object, where: str) -> Condition:
     mapping = require_mapping(value, where, FindingsError)
     if "otherwise" in mapping:
         if len(mapping) != 1:
-            raise FindingsError(
-                f"{where}: 'otherwise' must stand alone; remove the other keys"
-            )
+            raise FindingsError(f"{where}: 'otherwise' must stand alone; remove the other keys")
         if mapping["otherwise"] is not True:
-            raise FindingsError(
-                f"{where}.otherwise: must be true, found {mapping['otherwise']!r}"
-            )
+            raise FindingsError(f"{where}.otherwise: must be true, found {mapping['otherwise']!r}")
         return Otherwise()
     return _parse_condition(mapping, where)
 
@@ -613,17 +554,10 @@ def _parse_condition(value: object, where: str) -> Condition:
         if key == "any_of":
             alternatives = require_list(item, item_where, FindingsError)
             parts.append(
-                AnyOf(
-                    tuple(
-                        _parse_condition(alt, f"{item_where}[{i}]")
-                        for i, alt in enumerate(alternatives)
-                    )
-                )
+                AnyOf(tuple(_parse_condition(alt, f"{item_where}[{i}]") for i, alt in enumerate(alternatives)))
             )
         elif key == "otherwise":
-            raise FindingsError(
-                f"{item_where}: 'otherwise' is only allowed alone, directly under 'when'"
-            )
+            raise FindingsError(f"{item_where}: 'otherwise' is only allowed alone, directly under 'when'")
         elif key in _CATEGORY_FACTS:
             parts.append(_parse_category(key, item, item_where))
         elif key in _NUMBER_FACTS:
@@ -639,9 +573,7 @@ def _parse_condition(value: object, where: str) -> Condition:
 
 def _parse_category(fact: str, value: object, where: str) -> Condition:
     """Parse ``surgery_type`` / ``pain_course``: one value or a list of values."""
-    values: list[object] = (
-        [value] if isinstance(value, str) else require_list(value, where, FindingsError)
-    )
+    values: list[object] = [value] if isinstance(value, str) else require_list(value, where, FindingsError)
     return CategoryIs(fact, _vocabulary_list(values, _CATEGORY_FACTS[fact], where))
 
 
@@ -662,19 +594,11 @@ def _parse_number(fact: str, value: object, where: str) -> Condition:
             raise FindingsError(
                 f"{where}: unknown operator {operator!r} (known: {', '.join(_NUMBER_OPERATORS)}, or the word unknown)"
             )
-        if (
-            isinstance(bound, bool)
-            or not isinstance(bound, (int, float))
-            or not math.isfinite(bound)
-        ):
-            raise FindingsError(
-                f"{where}.{operator}: expected a number of weeks, found {bound!r}"
-            )
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+            raise FindingsError(f"{where}.{operator}: expected a number of weeks, found {bound!r}")
         tests.append((operator, float(bound)))
     if ("from" in mapping) != ("to" in mapping):
-        raise FindingsError(
-            f"{where}: 'from' and 'to' go together (both ends included); use at_least / at_most alone"
-        )
+        raise FindingsError(f"{where}: 'from' and 'to' go together (both ends included); use at_least / at_most alone")
     if "from" in mapping and dict(tests)["from"] > dict(tests)["to"]:
         raise FindingsError(f"{where}: 'from' must not be greater than 'to'")
     return NumberCompare(fact, tuple(tests))
@@ -684,14 +608,10 @@ def _parse_symptoms(value: object, where: str) -> Condition:
     """Parse a symptom-set test: any_of / all_of / none_of / at_least + of (+ including_one_of)."""
     mapping = require_mapping(value, where, FindingsError)
     if not mapping:
-        raise FindingsError(
-            f"{where}: empty symptom test; use e.g. {{any_of: [numbness]}}"
-        )
+        raise FindingsError(f"{where}: empty symptom test; use e.g. {{any_of: [numbness]}}")
     for key in mapping:
         if key not in _SYMPTOM_OPERATORS:
-            raise FindingsError(
-                f"{where}: unknown operator {key!r} (known: {', '.join(_SYMPTOM_OPERATORS)})"
-            )
+            raise FindingsError(f"{where}: unknown operator {key!r} (known: {', '.join(_SYMPTOM_OPERATORS)})")
     parts: list[Condition] = []
     simple: dict[str, type[SymptomsAnyOf | SymptomsAllOf | SymptomsNoneOf]] = {
         "any_of": SymptomsAnyOf,
@@ -705,23 +625,15 @@ def _parse_symptoms(value: object, where: str) -> Condition:
     counting = [key for key in ("at_least", "of", "including_one_of") if key in mapping]
     if counting:
         if "at_least" not in mapping or "of" not in mapping:
-            raise FindingsError(
-                f"{where}: 'at_least' and 'of' go together (including_one_of is optional)"
-            )
+            raise FindingsError(f"{where}: 'at_least' and 'of' go together (including_one_of is optional)")
         of = _vocabulary_list(
             require_list(mapping["of"], f"{where}.of", FindingsError),
             SYMPTOMS,
             f"{where}.of",
         )
         at_least = mapping["at_least"]
-        if (
-            isinstance(at_least, bool)
-            or not isinstance(at_least, int)
-            or not 1 <= at_least <= len(of)
-        ):
-            raise FindingsError(
-                f"{where}.at_least: expected a whole number from 1 to {len(of)}, found {at_least!r}"
-            )
+        if isinstance(at_least, bool) or not isinstance(at_least, int) or not 1 <= at_least <= len(of):
+            raise FindingsError(f"{where}.at_least: expected a whole number from 1 to {len(of)}, found {at_least!r}")
         including: tuple[str, ...] = ()
         if "including_one_of" in mapping:
             including = _vocabulary_list(
@@ -735,23 +647,17 @@ def _parse_symptoms(value: object, where: str) -> Condition:
             )
             outside = [s for s in including if s not in of]
             if outside:
-                raise FindingsError(
-                    f"{where}.including_one_of: {', '.join(outside)} not in 'of'"
-                )
+                raise FindingsError(f"{where}.including_one_of: {', '.join(outside)} not in 'of'")
         parts.append(SymptomsCount(at_least, of, including))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def _vocabulary_list(
-    items: list[object], vocabulary: tuple[str, ...], where: str
-) -> tuple[str, ...]:
+def _vocabulary_list(items: list[object], vocabulary: tuple[str, ...], where: str) -> tuple[str, ...]:
     """Check that every item is a known value, listed once."""
     values: list[str] = []
     for item in items:
         if not isinstance(item, str) or item not in vocabulary:
-            raise FindingsError(
-                f"{where}: unknown value {item!r} (known: {', '.join(vocabulary)})"
-            )
+            raise FindingsError(f"{where}: unknown value {item!r} (known: {', '.join(vocabulary)})")
         if item in values:
             raise FindingsError(f"{where}: {item!r} is listed twice")
         values.append(item)

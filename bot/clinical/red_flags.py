@@ -20,14 +20,8 @@ from bot.clinical.datafile import (
     require_mapping,
     require_text,
 )
+from bot.vocabulary import RED_FLAG_CODES
 
-#: Every red-flag code of the clinical rules, in table order.
-RED_FLAG_CODES: tuple[str, ...] = (
-    "cauda_equina",
-    "progressive_weakness",
-    "infection",
-    "blood_clot",
-)
 #: Instruction levels, most urgent first.
 LEVELS: tuple[str, ...] = ("emergency", "surgeon")
 DEFAULT_RED_FLAGS_PATH = Path(__file__).with_name("red_flags.yml")
@@ -79,12 +73,8 @@ class RedFlagTable:
         levels = {flag.level for flag in chosen}
         instruction = next(i for i in self.instructions if i.level in levels)
         if sms:
-            return " ".join(
-                [instruction.sms, *(f.sms_warning for f in chosen), self.sms_closing]
-            )
-        return "\n\n".join(
-            [instruction.says, " ".join(f.warning for f in chosen), self.closing]
-        )
+            return " ".join([instruction.sms, *(f.sms_warning for f in chosen), self.sms_closing])
+        return "\n\n".join([instruction.says, " ".join(f.warning for f in chosen), self.closing])
 
 
 def load_red_flags(path: str | os.PathLike[str] | None = None) -> tuple[RedFlag, ...]:
@@ -98,9 +88,7 @@ def load_red_flag_table(path: str | os.PathLike[str] | None = None) -> RedFlagTa
     try:
         mtime_ns = resolved.stat().st_mtime_ns
     except OSError as exc:
-        raise RedFlagsError(
-            f"{resolved}: cannot read the red-flag table: {exc}"
-        ) from exc
+        raise RedFlagsError(f"{resolved}: cannot read the red-flag table: {exc}") from exc
     return _load_cached(resolved, mtime_ns)
 
 
@@ -118,14 +106,10 @@ def _load_cached(path: Path, mtime_ns: int) -> RedFlagTable:
 def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
     """Validate parsed YAML and build the table: every code once, in order, every SMS short enough."""
     top = require_mapping(data, source, RedFlagsError)
-    check_keys(
-        top, source, RedFlagsError, required=("instructions", "closing", "red_flags")
-    )
+    check_keys(top, source, RedFlagsError, required=("instructions", "closing", "red_flags"))
 
     instructions: list[Instruction] = []
-    for position, item in enumerate(
-        require_list(top["instructions"], f"{source}: instructions", RedFlagsError)
-    ):
+    for position, item in enumerate(require_list(top["instructions"], f"{source}: instructions", RedFlagsError)):
         where = f"{source}: instructions[{position}]"
         mapping = require_mapping(item, where, RedFlagsError)
         check_keys(mapping, where, RedFlagsError, required=("level", "says", "sms"))
@@ -137,17 +121,13 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
             )
         )
     if tuple(i.level for i in instructions) != LEVELS:
-        raise RedFlagsError(
-            f"{source}: instructions must be given for the levels {', '.join(LEVELS)}, in that order"
-        )
+        raise RedFlagsError(f"{source}: instructions must be given for the levels {', '.join(LEVELS)}, in that order")
 
     closing = require_mapping(top["closing"], f"{source}: closing", RedFlagsError)
     check_keys(closing, f"{source}: closing", RedFlagsError, required=("says", "sms"))
 
     flags: list[RedFlag] = []
-    for position, item in enumerate(
-        require_list(top["red_flags"], f"{source}: red_flags", RedFlagsError)
-    ):
+    for position, item in enumerate(require_list(top["red_flags"], f"{source}: red_flags", RedFlagsError)):
         flags.append(_parse_flag(item, f"{source}: red_flags[{position}]"))
     codes = tuple(flag.code for flag in flags)
     if codes != RED_FLAG_CODES:
@@ -158,9 +138,7 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
     table = RedFlagTable(
         instructions=tuple(instructions),
         closing=require_text(closing["says"], f"{source}: closing.says", RedFlagsError),
-        sms_closing=require_text(
-            closing["sms"], f"{source}: closing.sms", RedFlagsError
-        ),
+        sms_closing=require_text(closing["sms"], f"{source}: closing.sms", RedFlagsError),
         flags=(),
     )
     complete = tuple(
@@ -197,27 +175,19 @@ def _parse_flag(item: object, where: str) -> RedFlag:
         required=("code", "title", "describes", "level", "warning", "sms_warning"),
     )
     if code not in RED_FLAG_CODES:
-        raise RedFlagsError(
-            f"{where}: unknown code {code!r} (known codes: {', '.join(RED_FLAG_CODES)})"
-        )
+        raise RedFlagsError(f"{where}: unknown code {code!r} (known codes: {', '.join(RED_FLAG_CODES)})")
     assert isinstance(code, str)
     level = mapping["level"]
     if level not in LEVELS:
-        raise RedFlagsError(
-            f"{where}.level: {level!r} is not one of {', '.join(LEVELS)}"
-        )
+        raise RedFlagsError(f"{where}.level: {level!r} is not one of {', '.join(LEVELS)}")
     assert isinstance(level, str)
     return RedFlag(
         code=code,
         title=require_text(mapping["title"], f"{where}.title", RedFlagsError),
-        describes=require_text(
-            mapping["describes"], f"{where}.describes", RedFlagsError
-        ),
+        describes=require_text(mapping["describes"], f"{where}.describes", RedFlagsError),
         level=level,
         warning=require_text(mapping["warning"], f"{where}.warning", RedFlagsError),
-        sms_warning=require_text(
-            mapping["sms_warning"], f"{where}.sms_warning", RedFlagsError
-        ),
+        sms_warning=require_text(mapping["sms_warning"], f"{where}.sms_warning", RedFlagsError),
         says="",
         sms="",
     )

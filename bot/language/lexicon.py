@@ -60,13 +60,9 @@ class Parsed:
 
     def token_span(self, char_start: int, char_end: int) -> tuple[int, int] | None:
         """The tokens lying inside the characters ``char_start``..``char_end``, if any."""
-        inside = [
-            i for i in range(len(self.doc)) if self.starts[i] >= char_start and self.ends[i] <= char_end
-        ]
+        inside = [i for i in range(len(self.doc)) if self.starts[i] >= char_start and self.ends[i] <= char_end]
         if not inside:
-            overlapping = [
-                i for i in range(len(self.doc)) if self.starts[i] < char_end and self.ends[i] > char_start
-            ]
+            overlapping = [i for i in range(len(self.doc)) if self.starts[i] < char_end and self.ends[i] > char_start]
             if not overlapping:
                 return None
             inside = overlapping
@@ -197,9 +193,7 @@ class CompiledLexicon:
     """The entries of one lexicon, compiled once: plain phrases into a PhraseMatcher, the
     gap-free pieces of patterns into a Matcher; gaps are bridged in Python at match time."""
 
-    def __init__(
-        self, codes: Mapping[str, Sequence[str]], groups: Mapping[str, Sequence[str]], where: str
-    ) -> None:
+    def __init__(self, codes: Mapping[str, Sequence[str]], groups: Mapping[str, Sequence[str]], where: str) -> None:
         """Compile ``codes`` (code -> entries) using ``groups`` for ``@name`` references."""
         nlp = blank_english()
         self._where = where
@@ -321,10 +315,7 @@ class CompiledLexicon:
             for name, gap in zip(entry.segments[1:], entry.gaps, strict=True):
                 nexts = pieces.get(name, [])
                 spans = [
-                    (s, e2)
-                    for s, e in spans
-                    for s2, e2 in nexts
-                    if s2 >= e and self._bridgeable(parsed, e, s2, gap)
+                    (s, e2) for s, e in spans for s2, e2 in nexts if s2 >= e and self._bridgeable(parsed, e, s2, gap)
                 ]
                 if not spans:
                     break
@@ -343,9 +334,7 @@ def compile_lexicon(name: str, section: str = "codes") -> CompiledLexicon:
     codes_raw = data.get(section)
     if not isinstance(codes_raw, dict):
         raise ValueError(f"{name}.yml: missing '{section}' mapping")
-    codes = {
-        str(code): string_list(entries, f"{name}.{section}.{code}") for code, entries in codes_raw.items()
-    }
+    codes = {str(code): string_list(entries, f"{name}.{section}.{code}") for code, entries in codes_raw.items()}
     groups_raw = data.get("groups") or {}
     if not isinstance(groups_raw, dict):
         raise ValueError(f"{name}.yml: 'groups' must be a mapping")
@@ -374,6 +363,4 @@ def longest_per_code(candidates: Iterable[Candidate]) -> list[Candidate]:
 def mention_of(parsed: Parsed, code: str, start: int, end: int, negated: bool) -> Mention:
     """A :class:`Mention` for tokens ``start``..``end`` of a parsed message."""
     char_start, char_end = parsed.char_span(start, end)
-    return Mention(
-        code=code, text=parsed.text[char_start:char_end], start=char_start, end=char_end, negated=negated
-    )
+    return Mention(code=code, text=parsed.text[char_start:char_end], start=char_start, end=char_end, negated=negated)

@@ -101,9 +101,7 @@ class _CueSet:
         self.bare_answers = tokens("bare_answers")
         self.used_to_voided_after = tokens("used_to_voided_after")
         self.starters = frozenset(tokens_of(p)[0] for p in words("clause_starters") if tokens_of(p))
-        self.circumstances = frozenset(
-            tokens_of(p)[0] for p in words("exception_circumstances") if tokens_of(p)
-        )
+        self.circumstances = frozenset(tokens_of(p)[0] for p in words("exception_circumstances") if tokens_of(p))
 
     def spans(self, kind: str, parsed: Parsed) -> list[tuple[int, int]]:
         """Token spans of every cue of ``kind`` in the message."""
@@ -316,9 +314,7 @@ class _Scoper:
             if cue.kind in _BACKWARD:
                 if self.post_cue_voided(cue):
                     continue
-                first = (
-                    self.previous_clause(cue) if cue.kind == "post_clause" else self.backward_scope(cue.start)
-                )
+                first = self.previous_clause(cue) if cue.kind == "post_clause" else self.backward_scope(cue.start)
                 for idx, (s, e) in enumerate(self.spans):
                     if first <= s and e <= cue.start:
                         mark(idx, _BACKWARD[cue.kind], (cue.start, cue.end))
@@ -347,9 +343,7 @@ class _Scoper:
 def assess_tokens(parsed: Parsed, spans: Sequence[tuple[int, int]]) -> list[Assessment]:
     """Polarity of each token span (``start``, ``end`` exclusive) of a parsed message."""
     scoper = _Scoper(parsed, spans)
-    return [
-        Assessment(polarity, parsed.char_span(*cue) if cue else None) for polarity, cue in scoper.assess()
-    ]
+    return [Assessment(polarity, parsed.char_span(*cue) if cue else None) for polarity, cue in scoper.assess()]
 
 
 def assess(text: str, spans: Sequence[tuple[int, int]]) -> list[Assessment]:
@@ -360,9 +354,7 @@ def assess(text: str, spans: Sequence[tuple[int, int]]) -> list[Assessment]:
     return [next(results) if t is not None else Assessment(Polarity.AFFIRMED) for t in token_spans]
 
 
-def negated_spans(
-    text: str, spans: Sequence[tuple[int, int]], *, doubt_is_negation: bool = True
-) -> list[bool]:
+def negated_spans(text: str, spans: Sequence[tuple[int, int]], *, doubt_is_negation: bool = True) -> list[bool]:
     """For each character span of ``text``: is it denied (or, by default, doubted or supposed)?"""
     flags: list[bool] = []
     for result in assess(text, spans):

@@ -22,14 +22,9 @@ from bot.language.lexicon import (
 )
 from bot.language.negation import Polarity, assess_tokens
 from bot.language.types import Mention
+from bot.vocabulary import PAIN_COURSES
 
-PAIN_COURSE_CODES = (
-    "improving",
-    "no_improvement",
-    "worse_since_surgery",
-    "relief_then_sudden_return",
-    "relief_then_gradual_return",
-)
+PAIN_COURSE_CODES = PAIN_COURSES
 _RETURNS = frozenset({"relief_then_sudden_return", "relief_then_gradual_return"})
 _TRENDS = frozenset({"improving", "no_improvement", "worse_since_surgery"})
 _SUBJECT_WINDOW = 8
@@ -82,9 +77,7 @@ def _lexicon() -> _CourseLexicon:
 def _about_something_else(parsed: Parsed, cand: Candidate, subjects: list[Candidate]) -> bool:
     """Whether the clause before a trend is about numbness, the wound, ... and not the pain."""
     start = cand.start
-    while (
-        start > 0 and cand.start - start < _SUBJECT_WINDOW and parsed.lower(start - 1) not in _CLAUSE_BREAKS
-    ):
+    while start > 0 and cand.start - start < _SUBJECT_WINDOW and parsed.lower(start - 1) not in _CLAUSE_BREAKS:
         start -= 1
     inside = [s for s in subjects if start <= s.start and s.end <= cand.end]
     return any(s.code == "other" for s in inside) and not any(s.code == "pain" for s in inside)

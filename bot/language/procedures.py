@@ -13,8 +13,9 @@ from functools import lru_cache
 from bot.language.lexicon import CompiledLexicon, compile_lexicon, longest_first, mention_of, parse
 from bot.language.negation import Polarity, assess_tokens
 from bot.language.types import Mention
+from bot.vocabulary import SURGERY_TYPES
 
-PROCEDURE_CODES = ("decompression", "fusion", "unknown")
+PROCEDURE_CODES = SURGERY_TYPES
 
 
 @lru_cache(maxsize=1)

@@ -21,8 +21,6 @@ from bot.language.lexicon import (
 from bot.language.negation import Polarity, assess
 from bot.language.types import Mention
 
-RED_FLAG_CODES = ("cauda_equina", "progressive_weakness", "infection", "blood_clot")
-
 _NUMBER = re.compile(
     r"(?<![\w.,])(\d{2,3}(?:[.,]\d{1,2})?)\s*"
     r"(°\s*[fc]?|º\s*[fc]?|deg(?:rees?|s)?(?:\s*(?:f|c|fahrenheit|celsius|celcius))?|f|c|fahrenheit|celsius|celcius)?"

@@ -23,30 +23,16 @@ from bot.language.lexicon import (
 from bot.language.negation import Polarity, assess_tokens
 from bot.language.red_flags import find_red_flags
 from bot.language.types import Mention
+from bot.vocabulary import SYMPTOMS
 
-SYMPTOM_CODES = (
-    "leg_pain",
-    "back_pain",
-    "burning",
-    "gnawing",
-    "stinging",
-    "numbness",
-    "tingling",
-    "weakness",
-)
+SYMPTOM_CODES = SYMPTOMS
 
 _MAX_FILLERS_AFTER = 6
 _MAX_FILLERS_BEFORE = 5
 _COORDINATORS = frozenset({"and", "or", ",", "&", "/", "n", "+"})
-_COORDINATION_FILLERS = frozenset(
-    {"my", "the", "both", "left", "right", "into", "down", "to", "in", "and", "lower"}
-)
-_PATH_WORDS = frozenset(
-    {"into", "to", "down", "through", "my", "the", "and", "then", "all", "way", "left", "right"}
-)
-_COMMA_ADVERBS = frozenset(
-    {"right", "mostly", "mainly", "especially", "all", "usually", "always", "down", "just"}
-)
+_COORDINATION_FILLERS = frozenset({"my", "the", "both", "left", "right", "into", "down", "to", "in", "and", "lower"})
+_PATH_WORDS = frozenset({"into", "to", "down", "through", "my", "the", "and", "then", "all", "way", "left", "right"})
+_COMMA_ADVERBS = frozenset({"right", "mostly", "mainly", "especially", "all", "usually", "always", "down", "just"})
 _SENTENCE_END = re.compile(r"[.!?;\n]")
 
 
@@ -69,10 +55,7 @@ def _lexicon() -> _SymptomLexicon:
     groups = {str(k): string_list(v, f"symptoms.groups.{k}") for k, v in (data.get("groups") or {}).items()}
     places_cfg = placement.get("places") or {}
     places = CompiledLexicon(
-        {
-            str(code): string_list(entries, f"symptoms.placement.places.{code}")
-            for code, entries in places_cfg.items()
-        },
+        {str(code): string_list(entries, f"symptoms.placement.places.{code}") for code, entries in places_cfg.items()},
         groups,
         "symptoms.places",
     )
@@ -225,9 +208,7 @@ def find_symptoms(text: str) -> list[Mention]:
     for anchor in anchors:
         after = placer.after(anchor.end)
         placed = (
-            after + placer.before(anchor.start, strict=True)
-            if after
-            else placer.before(anchor.start, strict=False)
+            after + placer.before(anchor.start, strict=True) if after else placer.before(anchor.start, strict=False)
         )
         for place in placed:
             add(place.code, min(anchor.start, place.start), max(anchor.end, place.end))
@@ -241,9 +222,7 @@ def find_symptoms(text: str) -> list[Mention]:
         for c, r in zip(candidates, results, strict=True)
     ]
     flags = find_red_flags(text)
-    weak_sentences = {
-        _sentence_of(text, f.start) for f in flags if f.code == "progressive_weakness" and not f.negated
-    }
+    weak_sentences = {_sentence_of(text, f.start) for f in flags if f.code == "progressive_weakness" and not f.negated}
     kept = [
         m
         for m in mentions

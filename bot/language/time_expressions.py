@@ -160,9 +160,7 @@ _SURGERY_KEYWORD = _rx(
     r"|\b(?:rods?|screws|hardware|implants?|cages?)\b(?:\s+[\w-]+){0,3}?\s+(?:put\s+in|placed|installed|inserted)\b"
 )
 _RETURN_KEYWORD = _rx(_RETURN)
-_SURGERY_IS_BEFORE = _rx(
-    rf"\b(?:{_SURGERY_WORD})\b\s*(?:(?:was|is|'s)\s+|[:=-]\s*)?$"
-)  # "surgery was 6 weeks"
+_SURGERY_IS_BEFORE = _rx(rf"\b(?:{_SURGERY_WORD})\b\s*(?:(?:was|is|'s)\s+|[:=-]\s*)?$")  # "surgery was 6 weeks"
 _SUBJECT_KEYWORDS: tuple[tuple[re.Pattern[str], TimeSubject], ...] = (
     (_SURGERY_KEYWORD, "surgery"),
     (_RETURN_KEYWORD, "return"),
@@ -326,16 +324,10 @@ _ITS_BEEN_BEFORE = _rx(
 _SINCE_BEFORE = _rx(r"\bsince\s+$")
 _WITHIN_BEFORE = _rx(r"\b(?:within|inside\s+of|inside)\s+$")
 _IN_BEFORE = _rx(r"\bin\s+$")
-_DURATION_BEFORE = _rx(
-    r"\b(?:for|last|past|previous|first|next|these|those|following|lasted|took|takes|spent)\s+$"
-)
+_DURATION_BEFORE = _rx(r"\b(?:for|last|past|previous|first|next|these|those|following|lasted|took|takes|spent)\s+$")
 _AFTER_BEFORE = _rx(r"\b(?:after|at|by)\s+$")
-_PAST_TENSE = _rx(
-    r"\b(?:was|were|had|did|came|went|got|felt|began|started|returned|happened|flared|crept|noticed)\b"
-)
-_FUTURE_TENSE = _rx(
-    r"\b(?:will|won't|going\s+to|gonna|scheduled|next|appointment|plan(?:ned|ning)?|supposed)\b|'ll\b"
-)
+_PAST_TENSE = _rx(r"\b(?:was|were|had|did|came|went|got|felt|began|started|returned|happened|flared|crept|noticed)\b")
+_FUTURE_TENSE = _rx(r"\b(?:will|won't|going\s+to|gonna|scheduled|next|appointment|plan(?:ned|ning)?|supposed)\b|'ll\b")
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,9 +453,7 @@ def _part_of(name: str) -> str:
 
 
 # "last year in March", "last year around Christmas"
-_LAST_YEAR_FIRST = (
-    r"(?:(?P<lastyear0>last\s+year),?\s+(?:in|around|during|at|over|on|right\s+after|just\s+before)\s+)?"
-)
+_LAST_YEAR_FIRST = r"(?:(?P<lastyear0>last\s+year),?\s+(?:in|around|during|at|over|on|right\s+after|just\s+before)\s+)?"
 # "early March", "last March", "mid last summer"
 _PARTS_AND_RELATIVE = rf"{_LAST_YEAR_FIRST}(?:{_part_of('part')})?{_RELATIVE}(?:{_part_of('part2')})?"
 
@@ -543,12 +533,8 @@ _PUNCTUATION = " \t\n.,!?;:'\"()"
 def _resolve_month(m: re.Match[str], ctx: _Context, shift: float) -> float | None:
     word = m.group("month").lower().rstrip(".")
     part = m.group("part") or m.group("part2")
-    has_context = any(
-        m.group(g) for g in ("part", "part2", "rel", "year", "yy", "lastyear", "lastyear0", "thisyear")
-    )
-    whole_answer = not ctx.text[: m.start()].strip(_PUNCTUATION) and not ctx.text[m.end() :].strip(
-        _PUNCTUATION
-    )
+    has_context = any(m.group(g) for g in ("part", "part2", "rel", "year", "yy", "lastyear", "lastyear0", "thisyear"))
+    whole_answer = not ctx.text[: m.start()].strip(_PUNCTUATION) and not ctx.text[m.end() :].strip(_PUNCTUATION)
     if (
         word in _AMBIGUOUS_MONTHS
         and not (has_context or whole_answer)
@@ -660,9 +646,7 @@ def _resolve_season(m: re.Match[str], ctx: _Context, shift: float) -> float | No
     part = m.group("part") or m.group("part2")
     rel = " ".join((m.group("rel") or "").lower().split())
     before = ctx.before(m.start())
-    if season == "fall" and not any(
-        m.group(g) for g in ("part", "part2", "rel", "year", "lastyear", "lastyear0")
-    ):
+    if season == "fall" and not any(m.group(g) for g in ("part", "part2", "rel", "year", "lastyear", "lastyear0")):
         if not _FALL_CONTEXT_BEFORE.search(before):
             return None  # "a fall", "since the fall": an accident, not autumn
     if rel == "last" and _POSSESSIVE_BEFORE.search(before):
@@ -1038,11 +1022,7 @@ def _nth_unit_candidate(m: re.Match[str], ctx: _Context) -> _Candidate | None:
         after = _POST_SURGERY_AFTER.match(ctx.text, m.end())
         if after is not None:
             end = after.end()
-        elif (
-            unit != "day"
-            and _IN_WEEK_BEFORE.search(ctx.before(m.start()))
-            and not _OF_AFTER.match(ctx.text, m.end())
-        ):
+        elif unit != "day" and _IN_WEEK_BEFORE.search(ctx.before(m.start())) and not _OF_AFTER.match(ctx.text, m.end()):
             end = m.end()  # "it came back in week 7"
         else:
             return None  # "day 3 of antibiotics", "the first week of May"
@@ -1088,9 +1068,7 @@ def _subjects(ctx: _Context, chosen: list[_Candidate]) -> list[TimeSubject]:
     if not chosen:
         return []
     spans = [(c.start, c.end) for c in chosen]
-    keywords = [
-        (k.start(), k.end(), kind) for pattern, kind in _SUBJECT_KEYWORDS for k in pattern.finditer(ctx.text)
-    ]
+    keywords = [(k.start(), k.end(), kind) for pattern, kind in _SUBJECT_KEYWORDS for k in pattern.finditer(ctx.text)]
     breaks = _breaks(ctx.text, spans + [(s, e) for s, e, _ in keywords])
     length = len(ctx.text)
 

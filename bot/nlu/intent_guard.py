@@ -45,8 +45,6 @@ class ClinicalIntentGuard(GraphComponent):
             )
             if decided != intent.get("name"):
                 message.set(INTENT, {"name": decided, "confidence": 1.0}, add_to_output=True)
-                reordered = [{"name": decided, "confidence": 1.0}] + [
-                    r for r in ranking if r.get("name") != decided
-                ]
+                reordered = [{"name": decided, "confidence": 1.0}] + [r for r in ranking if r.get("name") != decided]
                 message.set(INTENT_RANKING_KEY, reordered, add_to_output=True)
         return messages

@@ -38,11 +38,7 @@ def clean_patient_name(text: str) -> str | None:
     ``<script>``), when it is longer than 120 characters, or when it is a plain non-answer
     ("no", "idk").
     """
-    name = (
-        unicodedata.normalize("NFC", text or "")
-        .replace("\u2019", "'")
-        .replace("\u2010", "-")
-    )
+    name = unicodedata.normalize("NFC", text or "").replace("\u2019", "'").replace("\u2010", "-")
     name = " ".join(name.split())
     if len(name) > 4 * NAME_MAX:
         return None

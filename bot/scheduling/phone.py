@@ -36,11 +36,7 @@ def normalize_phone(text: str, region: str = "US") -> str | None:
     """
     if not text:
         return None
-    for match in PhoneNumberMatcher(
-        text[:_MAX_INPUT], region, leniency=Leniency.POSSIBLE
-    ):
+    for match in PhoneNumberMatcher(text[:_MAX_INPUT], region, leniency=Leniency.POSSIBLE):
         if _acceptable(match.number):
-            return phonenumbers.format_number(
-                match.number, phonenumbers.PhoneNumberFormat.E164
-            )
+            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None

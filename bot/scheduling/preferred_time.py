@@ -75,10 +75,7 @@ def clean_text(text: str, limit: int = TEXT_MAX) -> str:
     chars = []
     for ch in unicodedata.normalize("NFC", text or ""):
         category = unicodedata.category(ch)
-        if (
-            category in ("Cc", "Cs", "Co", "Zl", "Zp")
-            or ch in "\u202a\u202b\u202c\u202d\u202e"
-        ):
+        if category in ("Cc", "Cs", "Co", "Zl", "Zp") or ch in "\u202a\u202b\u202c\u202d\u202e":
             chars.append(" ")
         elif ch not in "\u2066\u2067\u2068\u2069\ufeff":
             chars.append(ch)
@@ -115,9 +112,7 @@ def _next_on_or_after(today: dt.date, month: int, day: int) -> dt.date | None:
     return None
 
 
-def _with_year(
-    today: dt.date, month: int, day: int, year: str | None
-) -> dt.date | None:
+def _with_year(today: dt.date, month: int, day: int, year: str | None) -> dt.date | None:
     if year is None:
         return _next_on_or_after(today, month, day)
     number = int(year)
@@ -167,9 +162,7 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], DateReader]] = [
     (re.compile(r"\bthis\s+(?:morning|afternoon|evening)\b"), _offset(0)),
     (
         re.compile(rf"\bin\s+({_NUMBER}|\d{{1,2}})\s+days?\b"),
-        lambda m, today, _f: (
-            today + dt.timedelta(days=_NUMBER_WORDS.get(m.group(1)) or int(m.group(1)))
-        ),
+        lambda m, today, _f: today + dt.timedelta(days=_NUMBER_WORDS.get(m.group(1)) or int(m.group(1))),
     ),
     (
         re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
@@ -177,15 +170,11 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], DateReader]] = [
     ),
     (
         re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}){_ORDINAL}\b{_NOT_A_TIME}{_YEAR}"),
-        lambda m, today, _f: _with_year(
-            today, _MONTHS[m.group(1)], int(m.group(2)), m.group(3)
-        ),
+        lambda m, today, _f: _with_year(today, _MONTHS[m.group(1)], int(m.group(2)), m.group(3)),
     ),
     (
         re.compile(rf"\b(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({_MONTH})\b\.?{_YEAR}"),
-        lambda m, today, _f: _with_year(
-            today, _MONTHS[m.group(2)], int(m.group(1)), m.group(3)
-        ),
+        lambda m, today, _f: _with_year(today, _MONTHS[m.group(2)], int(m.group(1)), m.group(3)),
     ),
     (
         re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])"),
@@ -216,9 +205,7 @@ _PART_WORDS: list[tuple[re.Pattern[str], PartOfDay]] = [
     ),
 ]
 _CLOCK = re.compile(r"\b(\d{1,2})(?::([0-5]\d))?\s*(am|pm|a\.m\.?|p\.m\.?)(?!\w)")
-_BARE_HOUR = re.compile(
-    r"\b(?:at|around|by|after|before|from|between)\s+(\d{1,2})(?::([0-5]\d))?\b"
-)
+_BARE_HOUR = re.compile(r"\b(?:at|around|by|after|before|from|between)\s+(\d{1,2})(?::([0-5]\d))?\b")
 
 
 def _part_for_hour(hour: int) -> PartOfDay | None:
@@ -254,9 +241,7 @@ def _parts_of_day(lowered: str, without_dates: str) -> set[PartOfDay]:
     parts: set[PartOfDay] = set()
     masked = lowered
     for pattern, part in _PART_WORDS:
-        parts.update(
-            part for m in pattern.finditer(masked) if not _negated(masked, m.start())
-        )
+        parts.update(part for m in pattern.finditer(masked) if not _negated(masked, m.start()))
         masked = _hide(pattern, masked)
     for m in _CLOCK.finditer(without_dates):
         hour = int(m.group(1))
@@ -290,9 +275,7 @@ def _dates(lowered: str, today: dt.date, day_first: bool) -> tuple[list[dt.date]
     return [when for _, when in sorted(found, key=lambda item: item[0])], masked
 
 
-def read_preferred_time(
-    text: str, today: dt.date, *, day_first: bool = False
-) -> PreferredTime:
+def read_preferred_time(text: str, today: dt.date, *, day_first: bool = False) -> PreferredTime:
     """Read a patient's preferred time ("next Tuesday morning", "3/3", "weekday mornings").
 
     A weekday ("Monday", "next Tuesday") is its next occurrence after today; a day without a

@@ -16,9 +16,7 @@ def normalize_url(url: str | URL) -> URL:
     """Parse a SQLAlchemy URL, accepting the ``postgres://`` spelling some hosts hand out."""
     parsed = make_url(url)
     if parsed.drivername == "postgres" or parsed.drivername.startswith("postgres+"):
-        parsed = parsed.set(
-            drivername="postgresql" + parsed.drivername[len("postgres") :]
-        )
+        parsed = parsed.set(drivername="postgresql" + parsed.drivername[len("postgres") :])
     return parsed
 
 
@@ -78,9 +76,7 @@ def _give_sqlite_real_transactions(engine: Engine, *, wal: bool) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker:
     """A session factory bound to ``engine``; loaded attributes survive the commit."""
-    return sessionmaker(
-        bind=engine, future=True, expire_on_commit=False, class_=Session
-    )
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False, class_=Session)
 
 
 def init_db(engine: Engine) -> None:

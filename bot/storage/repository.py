@@ -55,9 +55,7 @@ def normalize_public_id(text: str) -> str | None:
     """The canonical form of an id as someone typed or read it ("cr 7k2m-9qxa"), or ``None``."""
     compact = re.sub(r"[\s\-_.]", "", text or "").upper()
     compact = compact.removeprefix("CR")
-    if len(compact) != PUBLIC_ID_LENGTH or any(
-        c not in PUBLIC_ID_ALPHABET for c in compact
-    ):
+    if len(compact) != PUBLIC_ID_LENGTH or any(c not in PUBLIC_ID_ALPHABET for c in compact):
         return None
     return PUBLIC_ID_PREFIX + compact
 
@@ -98,9 +96,7 @@ def save_appointment_request(
     if not _E164.fullmatch(phone or ""):
         raise ValueError("phone must be in E.164 form, e.g. +14155552671")
     values: dict[str, Any] = {
-        "conversation_id": _required(
-            conversation_id, CONVERSATION_ID_MAX, "conversation_id"
-        ),
+        "conversation_id": _required(conversation_id, CONVERSATION_ID_MAX, "conversation_id"),
         "channel": _required(channel, CHANNEL_MAX, "channel"),
         "patient_name": _required(patient_name, NAME_MAX, "patient_name"),
         "phone": phone,
@@ -123,9 +119,7 @@ def save_appointment_request(
     raise AssertionError("unreachable")
 
 
-def record_red_flags(
-    session: Session, conversation_id: str, channel: str, codes: Iterable[str]
-) -> RedFlagEvent:
+def record_red_flags(session: Session, conversation_id: str, channel: str, codes: Iterable[str]) -> RedFlagEvent:
     """Add one red-flag event (status ``new``) for a detection of ``codes`` and flush it.
 
     Raises:
@@ -136,9 +130,7 @@ def record_red_flags(
     if not unique_codes:
         raise ValueError("a red-flag event needs at least one code")
     event = RedFlagEvent(
-        conversation_id=_required(
-            conversation_id, CONVERSATION_ID_MAX, "conversation_id"
-        ),
+        conversation_id=_required(conversation_id, CONVERSATION_ID_MAX, "conversation_id"),
         channel=_required(channel, CHANNEL_MAX, "channel"),
         red_flags=unique_codes,
         status="new",
@@ -148,9 +140,7 @@ def record_red_flags(
     return event
 
 
-def get_appointment_by_public_id(
-    session: Session, public_id: str
-) -> AppointmentRequest | None:
+def get_appointment_by_public_id(session: Session, public_id: str) -> AppointmentRequest | None:
     """The request with this public id (typed loosely: case, spaces, hyphens), or ``None``."""
     canonical = normalize_public_id(public_id)
     if canonical is None:
@@ -174,9 +164,7 @@ def update_appointment_assessment(
     ``conversation_id`` is given, none that belongs to that conversation).
     """
     request = get_appointment_by_public_id(session, public_id)
-    if request is None or (
-        conversation_id is not None and request.conversation_id != conversation_id
-    ):
+    if request is None or (conversation_id is not None and request.conversation_id != conversation_id):
         return None
     request.findings = [str(code) for code in findings]
     request.facts = dict(facts)
@@ -198,9 +186,7 @@ def list_appointment_requests(
         query = query.where(AppointmentRequest.status == status)
     if conversation_id is not None:
         query = query.where(AppointmentRequest.conversation_id == conversation_id)
-    query = query.order_by(
-        AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc()
-    )
+    query = query.order_by(AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc())
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
 
 

@@ -52,9 +52,7 @@ class ClinicTrackerStore(SQLTrackerStore):
             path.parent.mkdir(parents=True, exist_ok=True)
         dialect = url.drivername
         if dialect == "postgresql+psycopg2":
-            dialect = (
-                "postgresql"  # the spelling Rasa's pool and schema options look for
-            )
+            dialect = "postgresql"  # the spelling Rasa's pool and schema options look for
         try:
             super().__init__(
                 domain=domain,

@@ -38,8 +38,7 @@ def session_secret(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     logger.warning(
-        "SECRET_KEY is not set: using a random key for this process only; "
-        "chat sessions end when the web app restarts."
+        "SECRET_KEY is not set: using a random key for this process only; chat sessions end when the web app restarts."
     )
     return secrets.token_urlsafe(32)
 

@@ -43,10 +43,7 @@ def conversation_id(request: Request) -> str:
 
 def unavailable_text(settings: Settings) -> str:
     """What the patient reads when the assistant cannot answer."""
-    return (
-        "The assistant is not available right now; "
-        f"please call {settings.clinic_name} at {settings.clinic_phone}."
-    )
+    return f"The assistant is not available right now; please call {settings.clinic_name} at {settings.clinic_phone}."
 
 
 def browser_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

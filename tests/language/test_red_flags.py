@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language.red_flags import RED_FLAG_CODES, fever_temperatures, find_red_flags
+from bot.language.red_flags import fever_temperatures, find_red_flags
+from bot.vocabulary import RED_FLAG_CODES
 from tests.language.corpus_check import CorpusItem, check_item, load_corpus
 
 CORPUS = load_corpus("red_flags")
