@@ -14,6 +14,8 @@ Denied procedures, courses and red flags are left out.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -41,6 +43,26 @@ def _entity(name: str, value: Any, start: int, end: int, role: str | None = None
     if role:
         entity["role"] = role
     return entity
+
+
+# "felt great till March": the time a relief ended is when the pain came back.
+_RELIEF_ENDED = re.compile(r"\b(?:till|until|til|up to)\s+(?:about\s+|around\s+|roughly\s+)?$", re.IGNORECASE)
+# A procedure named just before a time dates the surgery ("disc shaved last Thanksgiving").
+_SAME_CLAUSE = re.compile(r"^[^.;!?]{0,25}$")
+
+
+def with_context(mention: TimeMention, text: str, procedures: list[Mention]) -> TimeMention:
+    """Give a time with no subject the one its surroundings imply, if any."""
+    if mention.subject is not None or mention.anchor != "ago":
+        return mention
+    if _RELIEF_ENDED.search(text[max(0, mention.start - 20) : mention.start]):
+        return replace(mention, subject="return")
+    for procedure in procedures:
+        if procedure.negated or procedure.end > mention.start:
+            continue
+        if _SAME_CLAUSE.match(text[procedure.end : mention.start]):
+            return replace(mention, subject="surgery")
+    return mention
 
 
 def time_role(mention: TimeMention) -> str:
@@ -89,9 +111,9 @@ def _symptom_entities(mentions: list[Mention]) -> list[Entity]:
     return entities
 
 
-def _time_entities(mentions: list[TimeMention]) -> list[Entity]:
+def _time_entities(mentions: list[TimeMention], text: str, procedures: list[Mention]) -> list[Entity]:
     entities: list[Entity] = []
-    for mention in mentions:
+    for mention in (with_context(m, text, procedures) for m in mentions):
         if mention.problem:
             entities.append(_entity("time_problem", mention.problem, mention.start, mention.end))
         else:
@@ -115,9 +137,10 @@ def extract_entities(text: str, today: date) -> list[Entity]:
     """Every entity of the message, in the order surgery, time, course, symptoms, red flags."""
     if not text or not text.strip():
         return []
+    procedures = find_procedures(text)
     return (
-        _procedure_entities(find_procedures(text))
-        + _time_entities(find_time_mentions(text, today))
+        _procedure_entities(procedures)
+        + _time_entities(find_time_mentions(text, today), text, procedures)
         + _course_entities(find_pain_courses(text))
         + _symptom_entities(find_symptoms(text))
         + _red_flag_entities(find_red_flags(text))
