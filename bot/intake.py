@@ -100,7 +100,8 @@ def _pain_return_weeks(message: PatientMessage, requested: str | None, weeks_sin
     if after:
         return after[-1]
     if ago:
-        return round(surgery_weeks - ago[-1], 2) if surgery_weeks is not None else UNKNOWN
+        # Counted from the surgery date; while that is unknown the question comes later.
+        return round(surgery_weeks - ago[-1], 2) if surgery_weeks is not None else None
     # "Surgery at Thanksgiving, fine till Valentine's": the later of two loose points is the return.
     loose = message.times("ago")
     if len(loose) >= 2 and not message.times("surgery"):

@@ -47,6 +47,9 @@ def _entity(name: str, value: Any, start: int, end: int, role: str | None = None
 
 # "felt great till March": the time a relief ended is when the pain came back.
 _RELIEF_ENDED = re.compile(r"\b(?:till|until|til|up to)\s+(?:about\s+|around\s+|roughly\s+)?$", re.IGNORECASE)
+# "my leg went numb again in March": something that came back, dated.
+_AGAIN = re.compile(r"\bagain\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.;!?]")
 # A procedure named just before a time dates the surgery ("disc shaved last Thanksgiving").
 _SAME_CLAUSE = re.compile(r"^[^.;!?]{0,25}$")
 
@@ -56,6 +59,10 @@ def with_context(mention: TimeMention, text: str, procedures: list[Mention]) -> 
     if mention.subject is not None or mention.anchor != "ago":
         return mention
     if _RELIEF_ENDED.search(text[max(0, mention.start - 20) : mention.start]):
+        return replace(mention, subject="return")
+    before = _SENTENCE_END.split(text[max(0, mention.start - 40) : mention.start])[-1]
+    after = _SENTENCE_END.split(text[mention.end : mention.end + 30])[0]
+    if _AGAIN.search(before) or _AGAIN.search(after):
         return replace(mention, subject="return")
     for procedure in procedures:
         if procedure.negated or procedure.end > mention.start:

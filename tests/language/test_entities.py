@@ -41,6 +41,8 @@ def test_a_whole_story_in_one_message() -> None:
         ("about 2 months after the operation it came back", "return_after"),
         ("for 3 weeks", "duration"),
         ("I had a fusion. Then in March my leg went numb", "ago"),
+        ("my leg went numb again in March", "return_ago"),
+        ("in March it started hurting again", "return_ago"),
     ],
 )
 def test_time_roles_from_context(text: str, role: str) -> None:
