@@ -9,6 +9,8 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.tx
 # The model is named after what it is trained from, so it is trained again only when that changes.
 MODEL_HASH = $(shell cat config.yml domain.yml $$(find data -name '*.yml' | LC_ALL=C sort) | sha256sum | cut -c1-12)
 MODEL := models/clinic-$(MODEL_HASH).tar.gz
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: help install model run test lint validate train staff-user clean
 
@@ -39,7 +41,14 @@ model train: $(MODEL)
 run: $(MODEL)
 	$(PY) -m bot.run --model $(MODEL)
 
-test: $(MODEL)
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Browser tests need Debian's chromium at $(CHROMIUM) (apt-get install chromium); without it they are skipped."; \
+	fi
+
+test: $(MODEL) | $(CHROMIUM)
 	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
 
 lint: $(INSTALLED)
