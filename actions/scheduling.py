@@ -33,6 +33,17 @@ SAVE_FAILED = (
 )
 
 
+def sms_phone_of(tracker: Tracker, region: str) -> str | None:
+    """The SMS sender's number from the Twilio channel's message metadata (see ``bot.booking``)."""
+    latest = tracker.latest_message or {}
+    return booking.sms_sender_phone(
+        channel_of(tracker),
+        latest.get("metadata"),
+        tracker.get_slot("session_started_metadata"),
+        region=region,
+    )
+
+
 class ValidateBookingForm(FromUpdates, FormValidationAction):
     """Fills and checks the consultation offer: consent, name, phone and preferred time."""
 
@@ -60,6 +71,7 @@ class ValidateBookingForm(FromUpdates, FormValidationAction):
                 slots=slots_of(tracker),
                 today=settings.today(),
                 region=settings.phone_region,
+                sms_phone=sms_phone_of(tracker, settings.phone_region),
             )
         )
 
@@ -158,11 +170,9 @@ class ActionSubmitBooking(Action):
         if existing:
             dispatcher.utter_message(response="utter_already_requested")
             return []
-        ending = str(slots.get("phone"))[-4:]
         dispatcher.utter_message(
-            text=(
-                f"Thank you. I've sent your request to the clinic; its number is {public_id}. "
-                f"The clinic will call you at the number ending in {ending} to set a time."
+            text=booking.booking_confirmation(
+                public_id, str(slots.get("phone")), sms_phone_of(tracker, settings.phone_region)
             ),
             json_message={"type": "appointment_requested", "request_id": public_id},
         )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.booking import BookingContext, booking_updates, required_booking_slots
+from bot.booking import (
+    BookingContext,
+    booking_confirmation,
+    booking_updates,
+    required_booking_slots,
+    sms_sender_phone,
+)
 from bot.intake import PatientMessage
 
 TODAY = date(2026, 6, 15)
@@ -65,3 +71,162 @@ def test_a_time_answers_the_preferred_time_question_not_the_surgery_date() -> No
         "preferred_time": "yesterday"
     }
     assert booking_updates(ctx("4 months ago", "patient_name", entities=yesterday)) == {}
+
+
+SMS_PHONE = "+14155552671"
+
+
+def sms_ctx(
+    text: str, requested: str | None, intent: str = "inform", slots: dict[str, Any] | None = None
+) -> BookingContext:
+    return BookingContext(
+        message=PatientMessage(intent=intent, entities=(), confidence=0.99),
+        text=text,
+        requested=requested,
+        slots=slots or {},
+        today=TODAY,
+        sms_phone=SMS_PHONE,
+    )
+
+
+def test_by_sms_the_name_answer_fills_the_phone_from_the_sender() -> None:
+    updates = booking_updates(sms_ctx("Maria Lopez", "patient_name", slots={"consent_to_schedule": True}))
+    assert updates == {"patient_name": "Maria Lopez", "phone": SMS_PHONE}
+
+
+def test_by_sms_the_phone_waits_until_it_would_be_asked() -> None:
+    assert booking_updates(sms_ctx("yes", "consent_to_schedule", "affirm")) == {"consent_to_schedule": True}
+    assert booking_updates(sms_ctx("no", "consent_to_schedule", "deny")) == {"consent_to_schedule": False}
+    # a name the form will refuse is asked again before the phone
+    assert "phone" not in booking_updates(sms_ctx("???", "patient_name", slots={"consent_to_schedule": True}))
+    # no consent yet: nothing booked
+    assert booking_updates(sms_ctx("my leg hurts", None)) == {}
+
+
+def test_by_sms_a_known_name_lets_the_phone_be_filled_at_once() -> None:
+    slots = {"consent_to_schedule": True, "patient_name": "Maria Lopez"}
+    assert booking_updates(sms_ctx("hm", "phone", slots=slots)) == {"phone": SMS_PHONE}
+
+
+def test_by_sms_a_phone_typed_for_the_name_or_already_known_wins() -> None:
+    typed = booking_updates(sms_ctx("415-555-0132", "patient_name", slots={"consent_to_schedule": True}))
+    assert typed["phone"] == "+14155550132"
+    known = {"consent_to_schedule": True, "patient_name": "Ann Lee", "phone": "+14155550132"}
+    assert "phone" not in booking_updates(sms_ctx("tomorrow morning", "preferred_time", slots=known))
+
+
+def test_without_sms_the_phone_is_still_asked() -> None:
+    updates = booking_updates(ctx("Maria Lopez", "patient_name", slots={"consent_to_schedule": True}))
+    assert updates == {"patient_name": "Maria Lopez"}
+
+
+def test_sms_sender_phone_needs_the_twilio_channel_and_metadata() -> None:
+    twilio = {"channel": "twilio", "phone": SMS_PHONE}
+    assert sms_sender_phone("twilio", twilio) == SMS_PHONE
+    assert sms_sender_phone("twilio", None, twilio) == SMS_PHONE  # from session_started_metadata
+    assert sms_sender_phone("twilio", {"channel": "twilio", "phone": None}, twilio) == SMS_PHONE
+    assert sms_sender_phone("rest", twilio) is None
+    assert sms_sender_phone(None, twilio) is None
+    assert sms_sender_phone("twilio", {"phone": SMS_PHONE}) is None
+    assert sms_sender_phone("twilio", {"channel": "twilio", "phone": "12345"}) is None
+    assert sms_sender_phone("twilio", "junk", [], {}) is None
+    assert sms_sender_phone("twilio", {"channel": "twilio", "phone": " +442071838750 "}) == "+442071838750"
+
+
+def test_booking_confirmation_says_this_number_by_sms() -> None:
+    assert booking_confirmation("CR-23456789", SMS_PHONE, SMS_PHONE).endswith(
+        "The clinic will call you at this number to set a time."
+    )
+    other = booking_confirmation("CR-23456789", "+14155550132", SMS_PHONE)
+    assert other.endswith("at the number ending in 0132 to set a time.")
+    assert booking_confirmation("CR-23456789", SMS_PHONE) == (
+        "Thank you. I've sent your request to the clinic; its number is CR-23456789. "
+        "The clinic will call you at the number ending in 2671 to set a time."
+    )
+    assert SMS_PHONE not in booking_confirmation("CR-23456789", SMS_PHONE, SMS_PHONE)
+
+
+def test_by_sms_asked_for_the_phone_this_one_means_the_sender() -> None:
+    slots = {"consent_to_schedule": True, "patient_name": "Maria Lopez"}
+    assert booking_updates(sms_ctx("this one", "phone", slots=slots)) == {"phone": SMS_PHONE}
+    assert booking_updates(sms_ctx("415-555-0132", "phone", slots=slots)) == {"phone": "415-555-0132"}
+    assert booking_updates(sms_ctx("numb saddle", "phone", "report_red_flag", slots=slots)) == {}
+
+
+def _tracker(text: str, slots: dict[str, Any], channel: str, metadata: dict[str, Any] | None) -> Any:
+    from rasa_sdk import Tracker
+
+    message = {
+        "text": text,
+        "intent": {"name": "inform", "confidence": 0.99},
+        "entities": [],
+        "metadata": metadata,
+    }
+    all_slots = {
+        "consent_to_schedule": None,
+        "patient_name": None,
+        "phone": None,
+        "preferred_time": None,
+        "requested_slot": None,
+        "session_started_metadata": None,
+        **slots,
+    }
+    events = [{"event": "user", "text": text, "input_channel": channel, "metadata": metadata, "parse_data": message}]
+    return Tracker("sms-x", all_slots, message, events, False, None, {"name": "booking_form"}, "action_listen")
+
+
+def _run_validator(tracker: Any) -> dict[str, Any]:
+    import asyncio
+    from pathlib import Path
+
+    import yaml
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.scheduling import ValidateBookingForm
+
+    domain = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text())
+    events = asyncio.run(ValidateBookingForm().run(CollectingDispatcher(), tracker, domain))
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def test_validator_prefills_the_phone_from_the_sms_metadata() -> None:
+    slots = {"consent_to_schedule": True, "requested_slot": "patient_name"}
+    sms = _tracker("Maria Lopez", slots, "twilio", {"channel": "twilio", "phone": SMS_PHONE})
+    assert _run_validator(sms) == {"patient_name": "Maria Lopez", "phone": SMS_PHONE}
+    web = _tracker("Maria Lopez", slots, "rest", {"channel": "twilio", "phone": SMS_PHONE})
+    assert _run_validator(web) == {"patient_name": "Maria Lopez"}
+    no_metadata = _tracker(
+        "Maria Lopez",
+        {**slots, "session_started_metadata": {"channel": "twilio", "phone": SMS_PHONE}},
+        "twilio",
+        None,
+    )
+    assert _run_validator(no_metadata)["phone"] == SMS_PHONE
+
+
+def test_submit_by_sms_says_this_number(sqlite_url: str, monkeypatch: Any) -> None:
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.scheduling import ActionSubmitBooking
+    from bot.storage.store import reset_store
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CLINIC_TODAY", "2026-06-15")
+    reset_store()
+    try:
+        slots = {
+            "consent_to_schedule": True,
+            "patient_name": "Maria Lopez",
+            "phone": SMS_PHONE,
+            "preferred_time": "weekday mornings",
+        }
+        tracker = _tracker("weekday mornings", slots, "twilio", {"channel": "twilio", "phone": SMS_PHONE})
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ActionSubmitBooking().run(dispatcher, tracker, {}))
+        (message,) = dispatcher.messages
+        assert message["text"].endswith("The clinic will call you at this number to set a time.")
+        assert message["custom"]["type"] == "appointment_requested"
+    finally:
+        reset_store()

@@ -7,10 +7,16 @@ Load it from ``credentials.yml`` as::
 The auth token comes from ``TWILIO_AUTH_TOKEN`` and the signed URL from ``PUBLIC_URL``
 (see :mod:`bot.settings`). Do not list Rasa's own ``twilio:`` beside it: both would claim
 ``/webhooks/twilio/webhook``.
+
+STOP / START / HELP are answered here, before the bot (see :mod:`bot.channels.sms_compliance`);
+an opted-out number gets an empty ``<Response/>``. The bot's replies are collected by an output
+channel named ``twilio``, so ``channel: twilio`` response variations in ``domain.yml`` apply, and
+typographic characters are sent in their GSM-7 spelling (see :mod:`bot.channels.sms_segments`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -29,8 +35,11 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.channels.sms_compliance import SmsCompliance
+from bot.channels.sms_segments import gsm_spelling
 from bot.channels.text import clean_incoming_text
 from bot.settings import load_settings
+from bot.storage.store import ClinicStore
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +105,8 @@ def sms_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
     """The SMS bodies for a turn's collected bot messages: one per text reply.
 
     Buttons become a "Reply …" line under their text; ``custom`` payloads, images and
-    attachments are not sent as SMS text.
+    attachments are not sent as SMS text. Typographic look-alikes (``•``, ``’``, ``–``) are
+    spelt in GSM-7, so that one of them does not make the whole message UCS-2 (more segments).
     """
     texts: list[str] = []
     for message in messages:
@@ -108,7 +118,7 @@ def sms_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
             if hint:
                 parts.append(hint)
         if parts:
-            texts.append("\n".join(parts))
+            texts.append(gsm_spelling("\n".join(parts)))
     return texts
 
 
@@ -138,6 +148,19 @@ def _forbidden() -> HTTPResponse:
     return response.text("Forbidden", status=403)
 
 
+class TwilioCollectingOutput(CollectingOutputChannel):
+    """Collects a turn's replies; named ``twilio`` so Rasa picks ``channel: twilio`` variations.
+
+    (Rasa chooses a response variation by the *output* channel's name; the plain collector is
+    called ``collector``.)
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """The name response variations are matched against."""
+        return "twilio"
+
+
 class TwilioTwimlInput(InputChannel):
     """Twilio SMS webhooks (``POST /webhooks/twilio/webhook``) answered with TwiML.
 
@@ -146,7 +169,8 @@ class TwilioTwimlInput(InputChannel):
     hash of the ``From`` number (:func:`sms_conversation_id`), the metadata
     ``{"channel": "twilio", "phone": From}``. A
     ``MessageSid`` already handled in the last hour is answered with an empty
-    ``<Response/>`` (see :class:`MessageSidCache` for the limitation).
+    ``<Response/>`` (see :class:`MessageSidCache` for the limitation). STOP / START / HELP
+    and messages from opted-out numbers never reach the bot (:mod:`bot.channels.sms_compliance`).
     """
 
     @classmethod
@@ -164,8 +188,13 @@ class TwilioTwimlInput(InputChannel):
         auth_token: str | None = None,
         public_url: str | None = None,
         replay_cache: MessageSidCache | None = None,
+        store: ClinicStore | str | None = None,
     ) -> None:
-        """Use the given token and public URL, each defaulting to :func:`load_settings`."""
+        """Use the given token and public URL, each defaulting to :func:`load_settings`.
+
+        ``store`` (a :class:`ClinicStore` or a database URL) holds the SMS opt-outs; by default
+        the process-wide store, opened on the first message.
+        """
         if auth_token is None or public_url is None:
             settings = load_settings()
             auth_token = settings.twilio_auth_token if auth_token is None else auth_token
@@ -173,6 +202,7 @@ class TwilioTwimlInput(InputChannel):
         self.auth_token = auth_token
         self.public_url = public_url.rstrip("/")
         self.replay_cache = replay_cache or MessageSidCache()
+        self.compliance = SmsCompliance(store)
         if not self.auth_token:
             logger.warning("TWILIO_AUTH_TOKEN is not set: every SMS webhook will be refused (403).")
 
@@ -209,12 +239,14 @@ class TwilioTwimlInput(InputChannel):
         return {"channel": self.name(), "phone": phone or None}
 
     async def handle_compliance_keyword(self, phone: str, text: str) -> list[str] | None:
-        """Hook for STOP/HELP and other carrier keywords (a later issue builds it).
+        """STOP / START / HELP, and silence for opted-out numbers (:class:`SmsCompliance`).
 
-        Return the SMS texts to answer with instead of passing the message to the bot
-        (``[]`` for an empty ``<Response/>``), or None to pass it on. Nothing is handled yet.
+        Returns the SMS texts to answer with instead of passing the message to the bot
+        (``[]`` for an empty ``<Response/>``), or None to pass it on. The database work runs
+        in a worker thread, off the event loop.
         """
-        return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.compliance.handle, phone, text)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes ``GET /`` (health) and ``POST /webhook`` under ``/webhooks/twilio``."""
@@ -253,7 +285,7 @@ class TwilioTwimlInput(InputChannel):
         if compliance_texts is not None:
             return _twiml(compliance_texts)
 
-        collector = CollectingOutputChannel()
+        collector = TwilioCollectingOutput()
         try:
             await on_new_message(
                 UserMessage(

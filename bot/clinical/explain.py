@@ -23,13 +23,15 @@ BULLET = "• "
 def explain(assessment: Assessment, sms: bool = False) -> str:
     """A short lead-in, then each finding's text as its own bullet, in table order.
 
-    ``sms=True`` uses the findings' short ``sms`` texts and a shorter lead-in, one line each.
+    ``sms=True`` uses the findings' short ``sms`` texts and a shorter lead-in. Paragraphs are
+    separated by a blank line, which every channel sends as separate messages (so each text
+    message stays short).
     """
     findings = assessment.findings
     specific = [f for f in findings if not f.fallback]
     if sms:
         lead_in = SMS_LEAD_IN if specific else SMS_LEAD_IN_NO_PATTERN
-        return "\n".join([lead_in, *(BULLET + (f.sms or f.says) for f in findings)])
+        return "\n\n".join([lead_in, *(BULLET + (f.sms or f.says) for f in findings)])
     if not specific:
         lead_in = LEAD_IN_NO_PATTERN
     else:

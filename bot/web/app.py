@@ -21,6 +21,7 @@ from bot.settings import Settings, load_settings
 from bot.web import chat, staff
 from bot.web.rasa import RasaClient
 from bot.web.security import SecurityHeadersMiddleware
+from bot.web.staff.auth import StaffPolicy, load_staff_policy
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +58,25 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _dispose_staff_store(app: Starlette) -> None:
+    store = getattr(app.state, "staff_store", None)
+    if store is not None:
+        store.dispose()
+        app.state.staff_store = None
+
+
 def create_app(
     settings: Settings | None = None,
     rasa_url: str | None = None,
     *,
     rasa_transport: httpx.AsyncBaseTransport | None = None,
+    staff_policy: StaffPolicy | None = None,
 ) -> Starlette:
     """Build the web app.
 
     ``settings`` defaults to :func:`load_settings`; ``rasa_url`` to the local Rasa server
-    on ``settings.rasa_port``; ``rasa_transport`` replaces the network (tests).
+    on ``settings.rasa_port``; ``rasa_transport`` replaces the network (tests);
+    ``staff_policy`` defaults to :func:`load_staff_policy` (idle logoff, lockout).
     """
     settings = settings or load_settings()
     rasa_url = rasa_url or f"http://127.0.0.1:{settings.rasa_port}"
@@ -88,8 +98,12 @@ def create_app(
             ),
         ],
         exception_handlers={HTTPException: _http_error, 500: _server_error},
+        on_shutdown=[lambda: _dispose_staff_store(app)],
+        debug=False,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.rasa = RasaClient(rasa_url, transport=rasa_transport)
+    app.state.staff_policy = staff_policy or load_staff_policy()
+    app.state.staff_store = None  # built on the first staff request (bot.web.staff.auth.store)
     return app

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import pytest
 from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
+
+from bot.storage.store import reset_store
 
 Handler = Callable[[UserMessage], Awaitable[None]]
 
 _app_numbers = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Channels that open the process-wide store (the SMS opt-outs) get a throwaway SQLite file."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'channels.sqlite3'}")
+    reset_store()
+    yield
+    reset_store()
 
 
 class FakeAgent:

@@ -287,9 +287,31 @@ def test_settings_supply_token_and_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert channel.url_prefix() == "twilio"
 
 
-def test_compliance_hook_exists_and_passes_everything_on() -> None:
-    channel = TwilioTwimlInput(auth_token=TOKEN, public_url=PUBLIC_URL)
-    assert asyncio.run(channel.handle_compliance_keyword(PHONE, "STOP")) is None
+def test_compliance_hook_passes_ordinary_messages_on(sqlite_url: str) -> None:
+    channel = TwilioTwimlInput(auth_token=TOKEN, public_url=PUBLIC_URL, store=sqlite_url)
+    assert asyncio.run(channel.handle_compliance_keyword(PHONE, "My back still hurts")) is None
+    assert asyncio.run(channel.handle_compliance_keyword(PHONE, "please don't stop the meds")) is None
+
+
+def test_bot_replies_are_collected_under_the_twilio_name() -> None:
+    """Rasa picks ``channel: twilio`` response variations by the output channel's name."""
+    seen: list[str] = []
+
+    async def reply(message: UserMessage) -> None:
+        seen.append(message.output_channel.name())
+        await message.output_channel.send_text_message(message.sender_id, "ok")
+
+    exchange = Exchange(reply)
+    form = twilio_form()
+    assert messages(exchange.post_one(form, sign(form))) == ["ok"]
+    assert seen == ["twilio"]
+
+
+def test_typographic_characters_are_sent_in_gsm_spelling() -> None:
+    assert sms_texts([{"text": "Here\u2019s what we know:\n\u2022 it\u2019s early \u2013 wait\u2026"}]) == [
+        "Here's what we know:\n- it's early - wait..."
+    ]
+    assert sms_texts([{"text": "Caf\u00e9 \U0001f600"}]) == ["Caf\u00e9 \U0001f600"]  # kept; sent as UCS-2
 
 
 def test_message_sid_cache_expires_and_is_bounded() -> None:

@@ -46,7 +46,8 @@ def test_sms_is_shorter_and_uses_the_short_texts() -> None:
         long, short = explain(assessment), explain(assessment, sms=True)
         assert len(short) < len(long)
         assert "can't diagnose" in short
-        assert short.splitlines()[1:] == ["• " + f.sms for f in assessment.findings]
+        # One message per paragraph: each finding is its own (short) text message.
+        assert short.split("\n\n")[1:] == ["• " + f.sms for f in assessment.findings]
 
 
 def test_no_booking_offer_and_no_diagnosis() -> None:

@@ -1,0 +1,75 @@
+"""Tables for staff review: accounts, server-side sessions, login throttling and the audit log.
+
+They share the clinic's ``Base``; :func:`init_staff_tables` creates the missing ones.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Column, Index, Integer, String, Text
+from sqlalchemy.engine import Engine
+
+from bot.storage.models import STAFF_NAME_MAX, Base, UTCDateTime, utcnow
+
+STAFF_ROLES = ("staff", "admin")
+USERNAME_MAX = 64
+
+
+class StaffUser(Base):
+    """A staff account; the password is kept only as an argon2 hash."""
+
+    __tablename__ = "clinic_staff_users"
+    __table_args__ = (CheckConstraint("role IN ('staff', 'admin')", name="ck_clinic_staff_role"),)
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(USERNAME_MAX), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default="staff")
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        """Identify the account without its hash."""
+        return f"<StaffUser {self.username} role={self.role} active={self.active}>"
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "clinic_staff_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    user_id = Column(Integer, nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Recent failed logins for one key (``user:<name>`` or ``ip:<address>``)."""
+
+    __tablename__ = "clinic_login_throttle"
+
+    key = Column(String(160), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    last_failure_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    locked_until = Column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when; ``target`` and ``detail`` never hold a name, phone or patient words."""
+
+    __tablename__ = "clinic_audit_log"
+    __table_args__ = (Index("ix_clinic_audit_at", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    actor = Column(String(STAFF_NAME_MAX), nullable=False)
+    action = Column(String(32), nullable=False)
+    target = Column(String(255), nullable=False, default="")
+    detail = Column(Text, nullable=False, default="")
+
+
+def init_staff_tables(engine: Engine) -> None:
+    """Create every missing clinic table, the staff ones included (never Rasa's ``events``)."""
+    Base.metadata.create_all(engine)
