@@ -16,16 +16,12 @@ def _send(page: Any, text: str) -> None:
     before = page.locator(".chat-log > *").count()
     page.get_by_label("Your message").fill(text)
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('.chat-log > *').length > n + 1", arg=before, timeout=30_000
-    )
+    page.wait_for_function("n => document.querySelectorAll('.chat-log > *').length > n + 1", arg=before, timeout=30_000)
     page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_a_whole_conversation_to_a_booking(
-    web_stack: tuple[BotServer, str], browser: Any, size: str
-) -> None:
+def test_a_whole_conversation_to_a_booking(web_stack: tuple[BotServer, str], browser: Any, size: str) -> None:
     _, url = web_stack
     page = browser.new_page(viewport=SIZES[size])
     page.goto(url)
