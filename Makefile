@@ -64,6 +64,17 @@ staff-user: | $(INSTALLED)
 purge: | $(INSTALLED)
 	$(PY) -m bot.cli purge --older-than-days "$(DAYS)"
 
+# The peers of the benchmark live in their own venv: their current releases need newer
+# regex / dateutil / pytz than Rasa 3.6 allows.
+PEERS := bench/.venv-peers
+$(PEERS)/.installed: bench/requirements.txt
+	"$$(scripts/find-python310)" -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench-nlu: $(MODEL) $(PEERS)/.installed
+	CLINIC_MODEL=$(MODEL) $(PY) bench/nlu.py
+
 validate: $(INSTALLED)
 	$(RASA) data validate
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -63,9 +62,13 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BotSer
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Playwright's sync API keeps an event loop running while it is open; closing it after each
+    module keeps that loop away from the later tests that start their own (``asyncio.run``).
+    """
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -80,5 +83,3 @@ def screenshot_path(name: str) -> str:
     SCREENSHOTS.mkdir(exist_ok=True)
     return str(SCREENSHOTS / f"{name}.png")
 
-
-__all__ = ["screenshot_path", "shutil"]
