@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 # The server to create test databases on; its database is only used to create and drop them.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _in_ci() -> bool:
@@ -36,9 +35,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A SQLAlchemy URL for a fresh, uniquely named PostgreSQL database, dropped afterwards.
+@contextmanager
+def temporary_postgres_database(prefix: str = "clinic_test") -> Iterator[str]:
+    """Create a uniquely named PostgreSQL database; yield its URL; drop it afterwards.
 
     Skips when the server is unreachable, unless ``CI`` is set: there it fails.
     """
@@ -49,7 +48,7 @@ def postgres_url() -> Iterator[str]:
         if _in_ci():
             pytest.fail(f"{reason}, and CI is set: the PostgreSQL tests must run")
         pytest.skip(reason)
-    name = f"clinic_test_{uuid.uuid4().hex[:16]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     admin = create_engine(admin_url, future=True, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -66,6 +65,13 @@ def postgres_url() -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A SQLAlchemy URL for a fresh PostgreSQL database, dropped afterwards."""
+    with temporary_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

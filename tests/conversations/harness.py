@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,8 +13,10 @@ from typing import Any
 
 import requests
 
+from bot.run import server_commands, server_environment
+from bot.settings import load_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 TEST_TODAY = "2026-06-15"
 TWILIO_TEST_TOKEN = "test-auth-token-0123456789abcdef"
 
@@ -151,30 +152,13 @@ def start_servers(database_url: str, log_dir: Path, extra_env: dict[str, str] | 
         ACTIONS_PORT=str(actions_port),
         PUBLIC_URL=f"http://127.0.0.1:{rasa_port}",
         TWILIO_AUTH_TOKEN=TWILIO_TEST_TOKEN,
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        LOG_LEVEL_LIBRARIES="ERROR",
-        SANIC_HOST="127.0.0.1",
     )
+    # The same environment `make run` gives its processes (quiet, loopback-only).
+    env = server_environment(load_settings(env), env)
     env.update(extra_env or {})
     server = BotServer(f"http://127.0.0.1:{rasa_port}", database_url, env)
-    commands = {
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-        "rasa": [
-            str(BIN / "rasa"),
-            "run",
-            "--model",
-            str(trained_model()),
-            "--port",
-            str(rasa_port),
-            "--credentials",
-            "credentials.yml",
-            "--endpoints",
-            "endpoints.yml",
-            "--interface",
-            "127.0.0.1",
-        ],
-    }
+    commands = server_commands(load_settings(env), str(trained_model()))
+    del commands["web"]
     try:
         for name, command in commands.items():
             log = log_dir / f"{name}.log"

@@ -40,9 +40,7 @@ def test_the_contract_example_step_by_step(bot: BotServer) -> None:
     assert first.asks == ["surgery_type"]
     assert conversation.say("a microdiscectomy").asks == ["weeks_since_surgery"]
     assert conversation.say("10 weeks ago").asks == ["pain_course"]
-    assert conversation.say("it felt great, then one morning it was suddenly back").asks == [
-        "pain_return_weeks"
-    ]
+    assert conversation.say("it felt great, then one morning it was suddenly back").asks == ["pain_return_weeks"]
     assert conversation.say("a week ago").asks == ["symptoms"]
     turn = conversation.say("pain down my leg and pins and needles")
     assert turn.payload("assessment") == {
