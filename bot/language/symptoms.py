@@ -30,6 +30,31 @@ SYMPTOM_CODES = SYMPTOMS
 _MAX_FILLERS_AFTER = 6
 _MAX_FILLERS_BEFORE = 5
 _COORDINATORS = frozenset({"and", "or", ",", "&", "/", "n", "+"})
+# "an ache in my back and my leg gives out": a body part followed by one of these starts a new
+# clause, so the ache is not placed on it.
+_NEW_CLAUSE_VERBS = frozenset(
+    {
+        "gives",
+        "gave",
+        "giving",
+        "keeps",
+        "kept",
+        "buckles",
+        "buckled",
+        "goes",
+        "went",
+        "falls",
+        "fell",
+        "collapses",
+        "collapsed",
+        "feels",
+        "felt",
+        "tingles",
+        "tingled",
+        "gets",
+        "got",
+    }
+)
 _COORDINATION_FILLERS = frozenset({"my", "the", "both", "left", "right", "into", "down", "to", "in", "and", "lower"})
 _PATH_WORDS = frozenset({"into", "to", "down", "through", "my", "the", "and", "then", "all", "way", "left", "right"})
 _COMMA_ADVERBS = frozenset({"right", "mostly", "mainly", "especially", "all", "usually", "always", "down", "just"})
@@ -117,7 +142,10 @@ class _Placer:
         j = place.end
         if self.parsed.lower(j) in _COORDINATORS:
             k = self._skip(j + 1, _COORDINATION_FILLERS, 1, 2)
-            return self.by_start.get(k) or self._bare_back(k)
+            listed = self.by_start.get(k) or self._bare_back(k)
+            if listed is not None and self.parsed.lower(listed.end) in _NEW_CLAUSE_VERBS:
+                return None
+            return listed
         k = self._skip(j, _PATH_WORDS, 1, 4)
         return self.by_start.get(k) if k > j else None
 
