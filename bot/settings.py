@@ -40,6 +40,8 @@ class Settings:
     public_url: str = "http://localhost:5005"
     twilio_auth_token: str = ""
     secret_key: str = field(default="", repr=False)
+    staff_idle_minutes: int = 15
+    staff_cookie_secure: bool = False
 
     def today(self) -> date:
         """The date the bot counts from: ``CLINIC_TODAY`` when set, else the real today."""
@@ -47,9 +49,15 @@ class Settings:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build :class:`Settings` from ``.env`` overlaid with the process environment."""
-    env = _read_dotenv(PROJECT_ROOT / ".env")
-    env.update(os.environ if environ is None else environ)
+    """Build :class:`Settings` from ``.env`` overlaid with the process environment.
+
+    An explicit ``environ`` is used alone (no ``.env``), so callers and tests get exactly it.
+    """
+    if environ is not None:
+        env = dict(environ)
+    else:
+        env = _read_dotenv(PROJECT_ROOT / ".env")
+        env.update(os.environ)
     today = env.get("CLINIC_TODAY", "").strip()
     return Settings(
         database_url=env.get("DATABASE_URL") or Settings.database_url,
@@ -63,4 +71,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("PUBLIC_URL") or Settings.public_url).rstrip("/"),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
         secret_key=env.get("SECRET_KEY", ""),
+        staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or Settings.staff_idle_minutes),
+        staff_cookie_secure=env.get("STAFF_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
     )

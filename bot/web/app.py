@@ -104,6 +104,6 @@ def create_app(
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.rasa = RasaClient(rasa_url, transport=rasa_transport)
-    app.state.staff_policy = staff_policy or load_staff_policy()
+    app.state.staff_policy = staff_policy or load_staff_policy(settings)
     app.state.staff_store = None  # built on the first staff request (bot.web.staff.auth.store)
     return app

@@ -8,7 +8,6 @@ so logout, deactivation and the idle timeout take effect at once and survive res
 from __future__ import annotations
 
 import functools
-import os
 import secrets
 import threading
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from bot.settings import Settings
 from bot.storage import staff_repository as repo
 from bot.storage.models import utcnow
 from bot.storage.staff_models import StaffUser, init_staff_tables
@@ -43,12 +43,11 @@ class StaffPolicy:
     secure_cookie: bool = False
 
 
-def load_staff_policy(environ: dict[str, str] | None = None) -> StaffPolicy:
-    """``STAFF_IDLE_MINUTES`` (15) and ``STAFF_COOKIE_SECURE`` (0) from the environment."""
-    env = os.environ if environ is None else environ
-    minutes = int(env.get("STAFF_IDLE_MINUTES") or 15)
-    secure = (env.get("STAFF_COOKIE_SECURE") or "").strip().lower() in ("1", "true", "yes")
-    return StaffPolicy(idle=timedelta(minutes=minutes), secure_cookie=secure)
+def load_staff_policy(settings: Settings) -> StaffPolicy:
+    """The policy from the settings (``STAFF_IDLE_MINUTES``, ``STAFF_COOKIE_SECURE``)."""
+    return StaffPolicy(
+        idle=timedelta(minutes=settings.staff_idle_minutes), secure_cookie=settings.staff_cookie_secure
+    )
 
 
 def now() -> datetime:

@@ -1,0 +1,40 @@
+"""Settings from the environment, and the processes `make run` starts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.run import server_commands, server_environment
+from bot.settings import Settings, load_settings
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = load_settings({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert (settings.rasa_port, settings.actions_port, settings.web_port) == (5005, 5055, 8000)
+    assert settings.staff_idle_minutes == 15 and settings.staff_cookie_secure is False
+
+
+def test_environment_overrides() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/clinic",
+            "CLINIC_TODAY": "2026-06-15",
+            "RASA_PORT": "6005",
+            "PUBLIC_URL": "https://sms.clinic.example/",
+            "STAFF_COOKIE_SECURE": "1",
+        }
+    )
+    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/clinic"
+    assert settings.today() == date(2026, 6, 15)
+    assert settings.rasa_port == 6005
+    assert settings.public_url == "https://sms.clinic.example"
+    assert settings.staff_cookie_secure is True
+
+
+def test_the_rasa_http_api_is_never_enabled_and_everything_listens_on_loopback() -> None:
+    commands = server_commands(Settings(), "models/x.tar.gz")
+    assert set(commands) == {"actions", "rasa", "web"}
+    assert "--enable-api" not in commands["rasa"]
+    assert commands["rasa"][commands["rasa"].index("--interface") + 1] == "127.0.0.1"
+    assert server_environment(Settings(), {})["SANIC_HOST"] == "127.0.0.1"
