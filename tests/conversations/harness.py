@@ -15,6 +15,8 @@ import requests
 
 from bot.run import server_commands, server_environment
 from bot.settings import load_settings
+from bot.storage import repository
+from bot.storage.db import make_engine, session_factory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEST_TODAY = "2026-06-15"
@@ -87,6 +89,17 @@ class BotServer:
         response.raise_for_status()
         answer: list[dict[str, Any]] = response.json()
         return answer
+
+    def saved_request(self, public_id: str) -> dict[str, Any]:
+        """The consultation request with this id, as saved in the server's database."""
+        engine = make_engine(self.database_url)
+        try:
+            with session_factory(engine)() as session:
+                saved = repository.get_appointment_by_public_id(session, public_id)
+                assert saved is not None, f"no saved request {public_id}"
+                return {column.name: getattr(saved, column.name) for column in saved.__table__.columns}
+        finally:
+            engine.dispose()
 
     def conversation(self) -> Conversation:
         """A new conversation with a fresh sender id."""

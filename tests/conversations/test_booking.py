@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import repository
-from bot.storage.db import make_engine, session_factory
 from tests.conversations.harness import BotServer
 
 pytestmark = pytest.mark.servers
@@ -28,20 +26,14 @@ def test_a_request_is_saved_with_its_id(bot: BotServer) -> None:
     done = conversation.say("weekday mornings")
     request_id = done.payload("appointment_requested")["request_id"]
     assert request_id in done.text
-    engine = make_engine(bot.database_url)
-    try:
-        with session_factory(engine)() as session:
-            saved = repository.get_appointment_by_public_id(session, request_id)
-            assert saved is not None
-            assert saved.patient_name == "Maria O'Neil"
-            assert saved.phone == "+14155552671"
-            assert saved.preferred_time == "weekday mornings"
-            assert saved.status == "new"
-            assert saved.findings == ["on_track"]
-            assert saved.facts["surgery_type"] == "decompression"
-            assert saved.conversation_id == conversation.sender
-    finally:
-        engine.dispose()
+    saved = bot.saved_request(request_id)
+    assert saved["patient_name"] == "Maria O'Neil"
+    assert saved["phone"] == "+14155552671"
+    assert saved["preferred_time"] == "weekday mornings"
+    assert saved["status"] == "new"
+    assert saved["findings"] == ["on_track"]
+    assert saved["facts"]["surgery_type"] == "decompression"
+    assert saved["conversation_id"] == conversation.sender
 
 
 def test_a_phone_number_given_as_the_name_is_kept_as_the_phone(bot: BotServer) -> None:

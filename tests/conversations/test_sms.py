@@ -10,8 +10,6 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from bot.channels.sms_segments import segments
-from bot.storage import repository
-from bot.storage.db import make_engine, session_factory
 from tests.conversations.harness import TWILIO_TEST_TOKEN, BotServer
 
 pytestmark = pytest.mark.servers
@@ -59,15 +57,9 @@ def test_a_whole_conversation_to_a_booking_by_sms(bot: BotServer) -> None:
     request_id = "CR-" + confirmation.split("CR-")[1][:8]
     for text in done:
         assert segments(text) <= 2
-    engine = make_engine(bot.database_url)
-    try:
-        with session_factory(engine)() as session:
-            saved = repository.get_appointment_by_public_id(session, request_id)
-            assert saved is not None
-            assert saved.phone == "+14155550142"
-            assert saved.channel == "twilio"
-    finally:
-        engine.dispose()
+    saved = bot.saved_request(request_id)
+    assert saved["phone"] == "+14155550142"
+    assert saved["channel"] == "twilio"
 
 
 def test_a_red_flag_by_sms(bot: BotServer) -> None:
