@@ -82,4 +82,3 @@ def screenshot_path(name: str) -> str:
     """Where a screenshot goes (git-ignored)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     return str(SCREENSHOTS / f"{name}.png")
-

@@ -61,12 +61,13 @@ def test_staff_find_the_patient_by_phone_and_act_on_the_request(web_stack: tuple
     page.get_by_label("Name or phone").fill("415 555 0187")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_load_state()
+    assert "555" not in page.url and "0187" not in page.url  # the search is not in the URL
     rows = page.locator("table.list tbody tr")
     assert rows.count() == 1
     page.screenshot(path=screenshot_path("staff-conversations"), full_page=True)
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Export CSV").click()
+        page.get_by_role("button", name="Export CSV").click()
     csv_text = open(download_info.value.path(), encoding="utf-8").read()
     assert "failed_decompression" in csv_text
 

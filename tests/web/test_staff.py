@@ -204,9 +204,16 @@ def test_conversation_list_filters_and_search(staff: Staff) -> None:
     assert ids("?red_flag=no") == ["conv-sms", "conv-a"]
     assert ids("?booking=yes") == ["conv-a"]
     assert ids("?finding=post_surgical_swelling") == ["conv-sms", "conv-a"]
-    assert ids("?q=maria") == ["conv-a"]
-    assert ids("?q=415-555-2671") == ["conv-a"]
-    assert ids("?q=(312)%20555-0188") == ["conv-sms"]
+
+    def searched(term: str) -> list[str]:
+        html = staff.post("/staff/conversations", {"q": term}).text
+        return [c for c in ("conv-sms", "conv-b", "conv-a") if f"/staff/conversations/{c}" in html]
+
+    assert searched("maria") == ["conv-a"]
+    assert searched("415-555-2671") == ["conv-a"]
+    assert searched("(312) 555-0188") == ["conv-sms"]
+    # A name or phone is never read from a URL (browser history, proxies): GET ignores it.
+    assert ids("?q=maria") == ["conv-sms", "conv-b", "conv-a"]
     assert ids("?from=2000-01-01&to=2000-01-02") == []
 
 
@@ -259,7 +266,7 @@ def test_status_changes_are_recorded_and_audited(staff: Staff) -> None:
 def test_csv_export_content_and_injection(staff: Staff) -> None:
     _seed(staff)
     write_conversation(staff.url, "conv-c", assessed_conversation(T0 + 60))
-    staff.add_request("conv-c", name="=HYPERLINK(\"http://x\")", phone="+14155550100")
+    staff.add_request("conv-c", name='=HYPERLINK("http://x")', phone="+14155550100")
     staff.add_user("nurse")
     staff.login("nurse")
     answer = staff.client.get("/staff/conversations/export.csv?booking=yes")
@@ -268,7 +275,7 @@ def test_csv_export_content_and_injection(staff: Staff) -> None:
     assert "attachment" in answer.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert [row["conversation_id"] for row in rows] == ["conv-c", "conv-a"]
-    assert rows[0]["names"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["names"] == '\'=HYPERLINK("http://x")'
     assert rows[1]["names"] == "Maria Lopez" and rows[1]["phones"] == "'+14155552671"
     assert rows[1]["findings"] == "too_early_to_judge post_surgical_swelling nerve_recovery_ongoing"
     assert ("nurse", "export", "", "rows=2") in staff.audit_actions()
@@ -315,7 +322,7 @@ def test_server_errors_are_generic_and_logs_hold_no_patient_data(
     staff.add_user("nurse")
     staff.login("nurse")
     assert "Maria Lopez" in staff.client.get("/staff/conversations/conv-a").text
-    assert "conv-a" in staff.client.get("/staff/conversations?q=Maria").text
+    assert "conv-a" in staff.post("/staff/conversations", {"q": "Maria"}).text
     server_logs = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))  # client-side
     assert "Maria" not in server_logs and "microdiscectomy" not in server_logs
 
@@ -328,3 +335,18 @@ def test_server_errors_are_generic_and_logs_hold_no_patient_data(
     assert page.status_code == 500
     assert "secret" not in page.text and "Traceback" not in page.text
     assert page.text.startswith("Something went wrong.")
+
+
+def test_paging_keeps_the_filters_in_post_forms(staff: Staff, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.web.staff import conversations
+
+    _seed(staff)
+    staff.add_user("nurse")
+    staff.login("nurse")
+    monkeypatch.setattr(conversations, "PAGE_SIZE", 1)
+    first = staff.post("/staff/conversations", {"channel": "web"}).text
+    assert "Page 1 of 2" in first
+    assert '<input type="hidden" name="channel" value="web">' in first
+    assert 'href="?' not in first  # no filter ever goes into a link
+    second = staff.post("/staff/conversations", {"channel": "web", "page": "2"}).text
+    assert "Page 2 of 2" in second and "/staff/conversations/conv-a" in second

@@ -14,8 +14,10 @@ def routes() -> list[BaseRoute]:
         Route("/staff/login", auth.login_form, methods=["GET"], name="staff_login_form"),
         Route("/staff/login", auth.login, methods=["POST"], name="staff_login"),
         Route("/staff/logout", auth.logout, methods=["POST"], name="staff_logout"),
-        Route("/staff/conversations", conversations.conversation_list, methods=["GET"], name="staff_conversations"),
-        Route("/staff/conversations/export.csv", export.export_csv, methods=["GET"], name="staff_export"),
+        Route(
+            "/staff/conversations", conversations.conversation_list, methods=["GET", "POST"], name="staff_conversations"
+        ),
+        Route("/staff/conversations/export.csv", export.export_csv, methods=["GET", "POST"], name="staff_export"),
         Route(
             "/staff/conversations/{conversation_id}", conversations.transcript, methods=["GET"], name="staff_transcript"
         ),

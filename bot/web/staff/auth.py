@@ -45,9 +45,7 @@ class StaffPolicy:
 
 def load_staff_policy(settings: Settings) -> StaffPolicy:
     """The policy from the settings (``STAFF_IDLE_MINUTES``, ``STAFF_COOKIE_SECURE``)."""
-    return StaffPolicy(
-        idle=timedelta(minutes=settings.staff_idle_minutes), secure_cookie=settings.staff_cookie_secure
-    )
+    return StaffPolicy(idle=timedelta(minutes=settings.staff_idle_minutes), secure_cookie=settings.staff_cookie_secure)
 
 
 def now() -> datetime:

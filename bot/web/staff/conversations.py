@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -37,7 +37,18 @@ def _yes_no(text: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(text or "")
 
 
-def parse_filter(params: QueryParams) -> ConversationFilter:
+async def filter_params(request: Request) -> Mapping[str, Any]:
+    """The filters of a request: the form of a POST, the query of a GET.
+
+    A name or phone search (``q``) is only read from a POST body, so a patient's name or
+    number never stands in a URL (browser history, proxies, server logs).
+    """
+    if request.method == "POST":
+        return {key: str(value) for key, value in (await request.form()).items() if key != "csrf"}
+    return {key: value for key, value in request.query_params.items() if key != "q"}
+
+
+def parse_filter(params: Mapping[str, Any]) -> ConversationFilter:
     """The list's filters from query parameters; unknown values are ignored."""
     since, until = _day(params.get("from")), _day(params.get("to"))
     channel = params.get("channel", "")
@@ -53,7 +64,7 @@ def parse_filter(params: QueryParams) -> ConversationFilter:
     )
 
 
-def filter_form(params: QueryParams) -> dict[str, str]:
+def filter_form(params: Mapping[str, Any]) -> dict[str, str]:
     """The filter fields to show back in the form (and in paging and export links)."""
     keys = ("from", "to", "channel", "red_flag", "finding", "booking", "q")
     return {key: params.get(key, "") for key in keys if params.get(key)}
@@ -61,10 +72,11 @@ def filter_form(params: QueryParams) -> dict[str, str]:
 
 @require()
 async def conversation_list(request: Request) -> Response:
-    """``GET /staff/conversations``: newest first, filtered and paged."""
-    wanted = parse_filter(request.query_params)
+    """``GET``/``POST /staff/conversations``: newest first, filtered and paged."""
+    params = await filter_params(request)
+    wanted = parse_filter(params)
     try:
-        page = max(1, int(request.query_params.get("page", "1")))
+        page = max(1, int(params.get("page", "1")))
     except ValueError:
         page = 1
     with store(request).transaction() as session:
@@ -78,7 +90,7 @@ async def conversation_list(request: Request) -> Response:
             "page": page,
             "pages": max(1, (len(found) + PAGE_SIZE - 1) // PAGE_SIZE),
             "total": len(found),
-            "form": filter_form(request.query_params),
+            "form": filter_form(params),
             "finding_codes": FINDING_CODES,
         },
     )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from bot.storage import staff_repository as repo
 from bot.storage.conversations import Conversation, search_conversations
 from bot.web.staff.auth import NO_STORE, current_user, require, store
-from bot.web.staff.conversations import parse_filter
+from bot.web.staff.conversations import filter_params, parse_filter
 
 HEADER = (
     "conversation_id", "started_at", "last_at", "channel", "facts", "findings",
@@ -55,8 +55,8 @@ def to_csv(conversations: list[Conversation]) -> str:
 
 @require()
 async def export_csv(request: Request) -> Response:
-    """``GET /staff/conversations/export.csv``: the list with the same filters (audited)."""
-    wanted = parse_filter(request.query_params)
+    """``GET``/``POST /staff/conversations/export.csv``: the list with the same filters (audited)."""
+    wanted = parse_filter(await filter_params(request))
     with store(request).transaction() as session:
         found = search_conversations(session, wanted)
         repo.audit(session, current_user(request).username, "export", detail=f"rows={len(found)}")
