@@ -9,10 +9,12 @@ INSTALLED := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.tx
 # The model is named after what it is trained from, so it is trained again only when that changes.
 MODEL_HASH = $(shell cat config.yml domain.yml $$(find data -name '*.yml' | LC_ALL=C sort) | sha256sum | cut -c1-12)
 MODEL := models/clinic-$(MODEL_HASH).tar.gz
+# The chat widget's socket.io client, vendored from the npm registry (pinned, integrity-checked).
+WIDGET_JS := bot/web/static/vendor/socket.io.min.js
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install model run test lint validate train staff-user purge bench-nlu clean
+.PHONY: help install model run test lint validate train widget staff-user purge bench-nlu clean
 
 help:
 	@echo "make run     - install, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -41,7 +43,12 @@ $(MODEL): | $(INSTALLED)
 
 model train: $(MODEL)
 
-run: $(MODEL)
+$(WIDGET_JS): scripts/vendor_js.py | $(INSTALLED)
+	$(PY) scripts/vendor_js.py
+
+widget: $(WIDGET_JS)
+
+run: $(MODEL) $(WIDGET_JS)
 	$(PY) -m bot.run --model $(MODEL)
 
 $(CHROMIUM):
@@ -51,7 +58,7 @@ $(CHROMIUM):
 		echo "Browser tests need Debian's chromium at $(CHROMIUM) (apt-get install chromium); without it they are skipped."; \
 	fi
 
-test: $(MODEL) | $(CHROMIUM)
+test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM)
 	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
 
 lint: $(INSTALLED)
@@ -79,4 +86,4 @@ validate: $(INSTALLED)
 	$(RASA) data validate
 
 clean:
-	rm -rf models results .rasa
+	rm -rf models results .rasa bot/web/static/vendor

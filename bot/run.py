@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -51,8 +52,14 @@ def server_commands(settings: Settings, model: str) -> dict[str, list[str]]:
 
 
 def server_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment every process gets: the settings' ports, and quiet, private logging."""
+    """The environment every process gets: the settings' ports, and quiet, private logging.
+
+    Without ``SECRET_KEY`` all three share a random one for this run, so the web app's chat
+    tokens verify in Rasa's socket.io channel (chat sessions then end when the servers stop).
+    """
     env = dict(base)
+    if not settings.secret_key:
+        env["SECRET_KEY"] = secrets.token_urlsafe(32)
     env.update(
         RASA_PORT=str(settings.rasa_port),
         ACTIONS_PORT=str(settings.actions_port),

@@ -42,6 +42,14 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     staff_idle_minutes: int = 15
     staff_cookie_secure: bool = False
+    chat_socket_url: str = ""
+    chat_allowed_origins: tuple[str, ...] = ()
+
+    def chat_origins(self) -> list[str]:
+        """Origins allowed to open the chat socket: ``CHAT_ALLOWED_ORIGINS``, else the local web app."""
+        if self.chat_allowed_origins:
+            return list(self.chat_allowed_origins)
+        return [f"http://localhost:{self.web_port}", f"http://127.0.0.1:{self.web_port}"]
 
     def today(self) -> date:
         """The date the bot counts from: ``CLINIC_TODAY`` when set, else the real today."""
@@ -73,4 +81,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=env.get("SECRET_KEY", ""),
         staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or Settings.staff_idle_minutes),
         staff_cookie_secure=env.get("STAFF_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),
+        chat_socket_url=(env.get("CHAT_SOCKET_URL") or "").strip().rstrip("/"),
+        chat_allowed_origins=tuple(
+            origin.strip().rstrip("/") for origin in env.get("CHAT_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+        ),
     )

@@ -38,3 +38,24 @@ def test_the_rasa_http_api_is_never_enabled_and_everything_listens_on_loopback()
     assert "--enable-api" not in commands["rasa"]
     assert commands["rasa"][commands["rasa"].index("--interface") + 1] == "127.0.0.1"
     assert server_environment(Settings(), {})["SANIC_HOST"] == "127.0.0.1"
+
+
+def test_chat_settings() -> None:
+    settings = load_settings(
+        {
+            "CHAT_SOCKET_URL": "https://chat.clinic.example/",
+            "CHAT_ALLOWED_ORIGINS": " https://clinic.example/ ,https://www.clinic.example,, ",
+            "WEB_PORT": "8100",
+        }
+    )
+    assert settings.chat_socket_url == "https://chat.clinic.example"
+    assert settings.chat_origins() == ["https://clinic.example", "https://www.clinic.example"]
+    assert load_settings({"WEB_PORT": "8100"}).chat_origins() == ["http://localhost:8100", "http://127.0.0.1:8100"]
+
+
+def test_all_three_processes_share_one_secret_key() -> None:
+    given = server_environment(load_settings({"SECRET_KEY": "clinic-key"}), {"SECRET_KEY": "clinic-key"})
+    assert given["SECRET_KEY"] == "clinic-key"
+    first = server_environment(Settings(), {})["SECRET_KEY"]
+    second = server_environment(Settings(), {})["SECRET_KEY"]
+    assert len(first) >= 32 and first != second

@@ -13,14 +13,20 @@ What differs from :class:`rasa.core.channels.socketio.SocketIOInput`:
 * ``enter_room`` is awaited when it is a coroutine (python-socketio >= 5.10); Rasa 3.6
   drops that coroutine, so with ``session_persistence: true`` the socket never joins its
   session's room and no reply is ever delivered.
-* The conversation id is the one the server confirmed to this socket in
-  ``session_confirm``; the ``session_id`` inside a message is not trusted, so a client
-  cannot write into another conversation. A requested ``session_id`` that does not look
-  like a server-made random id is replaced by a fresh one.
+* With ``session_persistence: true`` the conversation id comes from a token the clinic's
+  web app signed with ``SECRET_KEY`` (:mod:`bot.chat_tokens`), sent as ``session_id`` in
+  ``session_request``. Anything else (no token, an expired, forged or foreign one, a bare id)
+  gets a brand-new server-made conversation. The ``session_id`` inside a message is never
+  trusted: a socket writes only into the conversation confirmed to it.
+* One socket per conversation: a second socket presenting the same token takes the
+  conversation over, and the first is told (``session_taken``) and disconnected, so nobody
+  listens in silently.
+* After each patient message the bot's turn ends with ``turn_complete`` (``{"ok": bool}``),
+  so the widget knows when the assistant has finished answering.
 * Patient text goes through :func:`~bot.channels.text.clean_incoming_text`; the metadata
   is always ``{"channel": "socketio"}`` (client metadata is dropped).
-* ``cors_allowed_origins`` is an explicit list (default: the clinic web app on
-  ``localhost``/``127.0.0.1`` at ``WEB_PORT``); ``"*"`` is refused.
+* ``cors_allowed_origins`` is an explicit list (default: ``CHAT_ALLOWED_ORIGINS``, else the
+  clinic web app on ``localhost``/``127.0.0.1`` at ``WEB_PORT``); ``"*"`` is refused.
 * ``custom`` payloads are emitted as ``{"custom": {...}}`` on the bot event (Rasa passes
   them to ``emit`` as keyword arguments, which fails for payloads like ``{"type": "ask"}``).
 * Replies go to the configured namespace (Rasa always emits on ``/``).
@@ -30,8 +36,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -48,18 +53,30 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from bot.channels.text import clean_incoming_text
+from bot.chat_tokens import new_conversation_id, verify_token
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,128}")
-"""What a reusable session id looks like (Rasa makes ``uuid4().hex``: 32 hex digits)."""
+TURN_COMPLETE_EVENT = "turn_complete"
+SESSION_TAKEN_EVENT = "session_taken"
 
 
 def default_allowed_origins() -> list[str]:
-    """The clinic web app's local origins, at ``WEB_PORT``."""
-    port = load_settings().web_port
-    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    """``CHAT_ALLOWED_ORIGINS``, else the clinic web app's local origins at ``WEB_PORT``."""
+    return load_settings().chat_origins()
+
+
+def default_token_key() -> str:
+    """``SECRET_KEY``, or (with a warning) a random key: no web-app token will then verify."""
+    key = load_settings().secret_key
+    if key:
+        return key
+    logger.warning(
+        "SECRET_KEY is not set: the socket.io channel cannot check the web app's chat tokens, "
+        "so every connection starts a new conversation. 'make run' sets a shared key."
+    )
+    return secrets.token_urlsafe(32)
 
 
 def _origins(configured: object) -> list[str]:
@@ -112,6 +129,7 @@ class ClinicSocketIOInput(SocketIOInput):
             jwt_key=credentials.get("jwt_key"),
             jwt_method=credentials.get("jwt_method", "HS256"),
             cors_allowed_origins=_origins(credentials.get("cors_allowed_origins")),
+            token_key=credentials.get("token_key"),
         )
 
     def __init__(
@@ -124,8 +142,9 @@ class ClinicSocketIOInput(SocketIOInput):
         jwt_key: str | None = None,
         jwt_method: str | None = "HS256",
         cors_allowed_origins: Sequence[str] | None = None,
+        token_key: str | None = None,
     ) -> None:
-        """Create the channel; ``cors_allowed_origins`` None means the local web app."""
+        """Create the channel; None means the defaults (allowed origins, ``SECRET_KEY``)."""
         super().__init__(
             user_message_evt,
             bot_message_evt,
@@ -136,7 +155,9 @@ class ClinicSocketIOInput(SocketIOInput):
             jwt_method,
         )
         self.cors_allowed_origins = _origins(None if cors_allowed_origins is None else list(cors_allowed_origins))
+        self.token_key = token_key or default_token_key()
         self._conversation_of_sid: dict[str, str] = {}
+        self._sid_of_conversation: dict[str, str] = {}
 
     def get_output_channel(self) -> OutputChannel | None:
         """An output channel on the live server, or None before the blueprint exists."""
@@ -164,23 +185,36 @@ class ClinicSocketIOInput(SocketIOInput):
 
     async def on_disconnect(self, sid: str) -> None:
         """Forget which conversation the socket belonged to."""
-        self._conversation_of_sid.pop(sid, None)
+        conversation = self._conversation_of_sid.pop(sid, None)
+        if conversation is not None and self._sid_of_conversation.get(conversation) == sid:
+            del self._sid_of_conversation[conversation]
 
     async def on_session_request(self, sio: AsyncServer, sid: str, data: Any) -> None:
-        """Confirm a conversation id to the socket and, with persistence, join its room."""
-        requested = data.get("session_id") if isinstance(data, dict) else None
-        if isinstance(requested, str) and _SESSION_ID.fullmatch(requested):
-            session_id = requested
-        else:
-            session_id = uuid.uuid4().hex
-        if self.session_persistence:
-            previous = self._conversation_of_sid.get(sid)
-            if previous is not None and previous != session_id:
-                await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
-            # python-socketio >= 5.10 made enter_room a coroutine; Rasa 3.6 drops it.
-            await _maybe_await(sio.enter_room(sid, session_id, namespace=self.namespace))
-            self._conversation_of_sid[sid] = session_id
-        await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+        """Confirm a conversation to the socket and, with persistence, join its room."""
+        if not self.session_persistence:
+            await sio.emit("session_confirm", sid, room=sid, namespace=self.namespace)
+            return
+        token = data.get("session_id") if isinstance(data, dict) else None
+        conversation = verify_token(self.token_key, token) or new_conversation_id()
+        previous = self._conversation_of_sid.get(sid)
+        if previous is not None and previous != conversation:
+            await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
+            await self.on_disconnect(sid)
+        holder = self._sid_of_conversation.get(conversation)
+        if holder is not None and holder != sid:
+            await self._take_over(sio, holder, conversation)
+        # python-socketio >= 5.10 made enter_room a coroutine; Rasa 3.6 drops it.
+        await _maybe_await(sio.enter_room(sid, conversation, namespace=self.namespace))
+        self._conversation_of_sid[sid] = conversation
+        self._sid_of_conversation[conversation] = sid
+        await sio.emit("session_confirm", conversation, room=sid, namespace=self.namespace)
+
+    async def _take_over(self, sio: AsyncServer, holder: str, conversation: str) -> None:
+        """Tell the socket that held ``conversation`` it moved elsewhere, and disconnect it."""
+        await _maybe_await(sio.leave_room(holder, conversation, namespace=self.namespace))
+        await self.on_disconnect(holder)
+        await sio.emit(SESSION_TAKEN_EVENT, {}, room=holder, namespace=self.namespace)
+        await sio.disconnect(holder, namespace=self.namespace)
 
     async def on_user_message(
         self,
@@ -207,11 +241,14 @@ class ClinicSocketIOInput(SocketIOInput):
             input_channel=self.name(),
             metadata={"channel": self.name()},
         )
+        handled = True
         try:
             await on_new_message(message)
         except Exception as error:  # noqa: BLE001 - log without patient text
+            handled = False
             logger.error("socket.io message handling failed: %s", type(error).__name__)
             logger.debug("socket.io message handling failure", exc_info=True)
+        await sio.emit(TURN_COMPLETE_EVENT, {"ok": handled}, room=sender_id, namespace=self.namespace)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """A blueprint that attaches the socket.io server at ``socketio_path``."""

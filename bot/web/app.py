@@ -6,7 +6,6 @@ import logging
 import secrets
 from pathlib import Path
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,7 +18,6 @@ from starlette.templating import Jinja2Templates
 
 from bot.settings import Settings, load_settings
 from bot.web import chat, staff
-from bot.web.rasa import RasaClient
 from bot.web.security import SecurityHeadersMiddleware
 from bot.web.staff.auth import StaffPolicy, load_staff_policy
 
@@ -39,7 +37,8 @@ def session_secret(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     logger.warning(
-        "SECRET_KEY is not set: using a random key for this process only; chat sessions end when the web app restarts."
+        "SECRET_KEY is not set: using a random key for this process only; chat sessions end when the web app "
+        "restarts, and Rasa's socket.io channel cannot check chat tokens ('make run' sets a shared key)."
     )
     return secrets.token_urlsafe(32)
 
@@ -65,21 +64,14 @@ def _dispose_staff_store(app: Starlette) -> None:
         app.state.staff_store = None
 
 
-def create_app(
-    settings: Settings | None = None,
-    rasa_url: str | None = None,
-    *,
-    rasa_transport: httpx.AsyncBaseTransport | None = None,
-    staff_policy: StaffPolicy | None = None,
-) -> Starlette:
+def create_app(settings: Settings | None = None, *, staff_policy: StaffPolicy | None = None) -> Starlette:
     """Build the web app.
 
-    ``settings`` defaults to :func:`load_settings`; ``rasa_url`` to the local Rasa server
-    on ``settings.rasa_port``; ``rasa_transport`` replaces the network (tests);
-    ``staff_policy`` defaults to :func:`load_staff_policy` (idle logoff, lockout).
+    ``settings`` defaults to :func:`load_settings`; ``staff_policy`` to
+    :func:`load_staff_policy` (idle logoff, lockout).
     """
     settings = settings or load_settings()
-    rasa_url = rasa_url or f"http://127.0.0.1:{settings.rasa_port}"
+    secret = session_secret(settings)
     app = Starlette(
         routes=[
             *chat.routes(),
@@ -90,7 +82,7 @@ def create_app(
             Middleware(SecurityHeadersMiddleware),
             Middleware(
                 SessionMiddleware,
-                secret_key=session_secret(settings),
+                secret_key=secret,
                 session_cookie=SESSION_COOKIE,
                 max_age=SESSION_MAX_AGE_SECONDS,
                 same_site="lax",
@@ -103,7 +95,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
-    app.state.rasa = RasaClient(rasa_url, transport=rasa_transport)
+    app.state.chat_token_key = secret  # the socket.io channel checks chat tokens with SECRET_KEY
     app.state.staff_policy = staff_policy or load_staff_policy(settings)
     app.state.staff_store = None  # built on the first staff request (bot.web.staff.auth.store)
     return app

@@ -1,40 +1,34 @@
-"""The public chat page and its JSON endpoints, which forward to Rasa's REST channel.
+"""The public chat page and the endpoints that give its widget a signed conversation token.
 
-The conversation id (Rasa's ``sender``) is made here with ``secrets.token_urlsafe(24)`` and
-kept in the signed, HttpOnly, SameSite=Lax session cookie: the browser never chooses it.
+The widget talks to Rasa's socket.io channel directly (``bot.channels.socketio``). This app
+makes each browser's conversation id (:func:`bot.chat_tokens.new_conversation_id`), keeps it
+in the signed, HttpOnly, SameSite=Lax session cookie, and hands the page only short-lived
+tokens for it (:func:`bot.chat_tokens.issue_token`), which the channel verifies with the same
+``SECRET_KEY``. The browser never chooses its conversation id.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import secrets
-from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.text import clean_incoming_text
+from bot.chat_tokens import CONVERSATION_ID, TOKEN_LIFETIME_SECONDS, issue_token, new_conversation_id
 from bot.settings import Settings
-from bot.web.rasa import RasaClient, RasaUnavailable
-from bot.web.security import BadRequest, is_same_origin_ajax, read_json_object
-
-logger = logging.getLogger(__name__)
+from bot.web.security import SECURITY_HEADERS, is_same_origin_ajax
 
 CONVERSATION_KEY = "conversation_id"
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def new_conversation_id() -> str:
-    """A fresh, unguessable conversation id."""
-    return secrets.token_urlsafe(24)
+SOCKET_PATH = "/socket.io"
 
 
 def conversation_id(request: Request) -> str:
     """This browser's conversation id from its session cookie, made on first use."""
     current = request.session.get(CONVERSATION_KEY)
-    if isinstance(current, str) and current:
+    if isinstance(current, str) and CONVERSATION_ID.fullmatch(current):
         return current
     fresh = new_conversation_id()
     request.session[CONVERSATION_KEY] = fresh
@@ -46,35 +40,36 @@ def unavailable_text(settings: Settings) -> str:
     return f"The assistant is not available right now; please call {settings.clinic_name} at {settings.clinic_phone}."
 
 
-def browser_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep only what the widget renders: ``text``, ``buttons`` and ``custom``."""
-    shown: list[dict[str, Any]] = []
-    for message in messages:
-        item: dict[str, Any] = {}
-        if isinstance(message.get("text"), str):
-            item["text"] = message["text"]
-        buttons = message.get("buttons")
-        if isinstance(buttons, list):
-            item["buttons"] = [
-                {"title": str(button["title"]), "payload": str(button.get("payload", ""))}
-                for button in buttons
-                if isinstance(button, dict) and button.get("title")
-            ]
-        if isinstance(message.get("custom"), dict):
-            item["custom"] = message["custom"]
-        if item:
-            shown.append(item)
-    return shown
+def socket_origin(settings: Settings, request: Request) -> str:
+    """Where the widget opens its socket: ``CHAT_SOCKET_URL``, else this host at ``RASA_PORT``."""
+    if settings.chat_socket_url:
+        return settings.chat_socket_url
+    return f"{request.url.scheme}://{request.url.hostname}:{settings.rasa_port}"
 
 
-def _error(status: int, error: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": error, **extra}, status_code=status, headers=NO_STORE)
+def chat_page_policy(socket_url: str) -> str:
+    """The page's Content-Security-Policy: the default one, plus the socket's origin."""
+    parts = urlsplit(socket_url)
+    websocket_scheme = "wss" if parts.scheme == "https" else "ws"
+    origin = f"{parts.scheme}://{parts.netloc}"
+    default = SECURITY_HEADERS["Content-Security-Policy"]
+    return default.replace("connect-src 'self'", f"connect-src 'self' {origin} {websocket_scheme}://{parts.netloc}")
+
+
+def _error(status: int, error: str) -> JSONResponse:
+    return JSONResponse({"error": error}, status_code=status, headers=NO_STORE)
+
+
+def _token_answer(request: Request, conversation: str) -> JSONResponse:
+    token = issue_token(request.app.state.chat_token_key, conversation)
+    return JSONResponse({"token": token, "expires_in": TOKEN_LIFETIME_SECONDS}, headers=NO_STORE)
 
 
 async def chat_page(request: Request) -> Response:
     """``GET /``: the chat widget."""
     settings: Settings = request.app.state.settings
-    return request.app.state.templates.TemplateResponse(
+    socket_url = socket_origin(settings, request)
+    page = request.app.state.templates.TemplateResponse(
         request,
         "chat/index.html",
         {
@@ -82,43 +77,34 @@ async def chat_page(request: Request) -> Response:
             "clinic_phone": settings.clinic_phone,
             "clinic_phone_href": "tel:" + re.sub(r"[^0-9+]", "", settings.clinic_phone),
             "unavailable_text": unavailable_text(settings),
+            "socket_url": socket_url,
+            "socket_path": SOCKET_PATH,
         },
     )
+    page.headers["Content-Security-Policy"] = chat_page_policy(socket_url)
+    return page
 
 
-async def send_message(request: Request) -> Response:
-    """``POST /chat/send`` ``{"message": "..."}``: forward to Rasa, answer its messages."""
+async def chat_session(request: Request) -> Response:
+    """``POST /chat/session``: a fresh token for this browser's conversation."""
     if not is_same_origin_ajax(request):
         return _error(403, "forbidden")
-    try:
-        payload = await read_json_object(request)
-    except BadRequest as error:
-        return _error(400, str(error))
-    message = payload.get("message", "")
-    if not isinstance(message, str):
-        return _error(400, "'message' must be text.")
-    settings: Settings = request.app.state.settings
-    rasa: RasaClient = request.app.state.rasa
-    try:
-        messages = await rasa.send(conversation_id(request), clean_incoming_text(message))
-    except RasaUnavailable as error:
-        logger.warning("Rasa is unavailable: %s", error)
-        return _error(502, "assistant_unavailable", messages=[{"text": unavailable_text(settings)}])
-    return JSONResponse({"messages": browser_messages(messages)}, headers=NO_STORE)
+    return _token_answer(request, conversation_id(request))
 
 
 async def new_conversation(request: Request) -> Response:
-    """``POST /chat/new``: give this browser a fresh conversation id."""
+    """``POST /chat/new``: start a new conversation for this browser; its token."""
     if not is_same_origin_ajax(request):
         return _error(403, "forbidden")
-    request.session[CONVERSATION_KEY] = new_conversation_id()
-    return JSONResponse({"ok": True}, headers=NO_STORE)
+    fresh = new_conversation_id()
+    request.session[CONVERSATION_KEY] = fresh
+    return _token_answer(request, fresh)
 
 
 def routes() -> list[BaseRoute]:
     """The chat area's routes."""
     return [
         Route("/", chat_page, methods=["GET"], name="chat_page"),
-        Route("/chat/send", send_message, methods=["POST"], name="chat_send"),
+        Route("/chat/session", chat_session, methods=["POST"], name="chat_session"),
         Route("/chat/new", new_conversation, methods=["POST"], name="chat_new"),
     ]

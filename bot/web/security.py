@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -11,7 +9,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 AJAX_HEADER = "X-Requested-With"
 AJAX_HEADER_VALUE = "XMLHttpRequest"
-MAX_JSON_BYTES = 32 * 1024
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -24,10 +21,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-
-
-class BadRequest(ValueError):
-    """A request body the app refuses; the message is safe to show."""
 
 
 def is_same_origin_ajax(request: Request) -> bool:
@@ -45,25 +38,6 @@ def is_same_origin_ajax(request: Request) -> bool:
     if not host or not source or source == "null":
         return False
     return urlsplit(source).netloc.lower() == host
-
-
-async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """The request's JSON object body, read at most ``limit`` bytes far."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise BadRequest("Send JSON (Content-Type: application/json).")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise BadRequest("The message is too long.")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The request body must be a JSON object.") from None
-    if not isinstance(payload, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return payload
 
 
 class SecurityHeadersMiddleware:

@@ -38,16 +38,22 @@ def _browser_available() -> str | None:
 
 @pytest.fixture(scope="session")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BotServer, str]]:
-    """Rasa + actions on SQLite, and the web app in front of them; yields the web app's URL."""
+    """Rasa + actions on SQLite, and the web app beside them; yields the web app's URL."""
     missing = _browser_available()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
     log_dir = tmp_path_factory.mktemp("browser-stack")
-    server = start_servers(f"sqlite:///{log_dir / 'clinic.sqlite3'}", log_dir)
     web_port = free_port()
-    env = dict(server.env, WEB_PORT=str(web_port), SECRET_KEY="browser-test-secret")
+    # One SECRET_KEY for all (the web app signs chat tokens, Rasa's socket.io channel checks
+    # them) and the web app's port, which sets the origins the socket.io channel accepts.
+    server = start_servers(
+        f"sqlite:///{log_dir / 'clinic.sqlite3'}",
+        log_dir,
+        {"WEB_PORT": str(web_port), "SECRET_KEY": "browser-test-secret"},
+    )
+    env = dict(server.env)
     log = log_dir / "web.log"
     with log.open("wb") as out:
         web = subprocess.Popen(

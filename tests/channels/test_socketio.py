@@ -16,9 +16,19 @@ from rasa.core.channels.socketio import SocketIOInput
 
 import bot.channels.socketio
 from bot.channels.socketio import ClinicSocketIOInput, default_allowed_origins
+from bot.chat_tokens import issue_token, new_conversation_id
 from tests.channels.conftest import FakeAgent, serve
 
 WEB_ORIGIN = "http://localhost:8000"
+KEY = "socket-test-key"
+
+
+def persistent_channel() -> ClinicSocketIOInput:
+    return ClinicSocketIOInput(session_persistence=True, token_key=KEY)
+
+
+def token_for(conversation: str, key: str = KEY, now: float | None = None) -> str:
+    return issue_token(key, conversation, now=now)
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +50,23 @@ class Patient:
     def __init__(self) -> None:
         self.client = socketio.AsyncClient()
         self.received: list[Any] = []
+        self.turns: list[Any] = []
+        self.taken = asyncio.Event()
         self.session_id: str | None = None
         self._confirmed = asyncio.Event()
         self.client.on("bot_uttered", self._on_bot)
         self.client.on("session_confirm", self._on_confirm)
+        self.client.on("turn_complete", self._on_turn)
+        self.client.on("session_taken", self._on_taken)
 
     async def _on_bot(self, data: Any) -> None:
         self.received.append(data)
+
+    async def _on_turn(self, data: Any) -> None:
+        self.turns.append(data)
+
+    async def _on_taken(self, data: Any) -> None:
+        self.taken.set()
 
     async def _on_confirm(self, data: Any) -> None:
         self.session_id = data
@@ -55,7 +75,7 @@ class Patient:
     async def connect(self, url: str, origin: str = WEB_ORIGIN) -> None:
         await self.client.connect(url, headers={"Origin": origin}, transports=["polling"], wait_timeout=5)
 
-    async def start_session(self, session_id: str | None = None) -> str:
+    async def start_session(self, session_id: Any = None) -> str:
         self._confirmed.clear()
         await self.client.emit("session_request", {"session_id": session_id})
         await asyncio.wait_for(self._confirmed.wait(), 5)
@@ -102,14 +122,19 @@ def test_rasa_stock_channel_drops_enter_room_so_nothing_is_delivered() -> None:
 def test_ours_delivers_with_session_persistence() -> None:
     agent = FakeAgent(reply)
 
+    conversation = new_conversation_id()
+
     async def scenario() -> Patient:
-        channel = ClinicSocketIOInput(session_persistence=True)
-        async with serve([channel], agent) as url:
+        async with serve([persistent_channel()], agent) as url:
             patient = Patient()
             await patient.connect(url)
-            await patient.start_session()
+            assert await patient.start_session(token_for(conversation)) == conversation
             await patient.say("  /restart")
             await patient.wait_for(2)
+            for _ in range(40):
+                if patient.turns:
+                    break
+                await asyncio.sleep(0.05)
             await patient.client.disconnect()
             return patient
 
@@ -118,10 +143,33 @@ def test_ours_delivers_with_session_persistence() -> None:
         {"text": "got [restart]"},
         {"custom": {"type": "ask", "slot": "phone"}},
     ]
+    assert patient.turns == [{"ok": True}]
     (message,) = agent.received
-    assert message.sender_id == patient.session_id
+    assert message.sender_id == conversation
     assert message.input_channel == "socketio"
     assert message.metadata == {"channel": "socketio"}
+
+
+def test_a_failed_turn_is_reported_without_details() -> None:
+    async def explode(message: UserMessage) -> None:
+        raise RuntimeError("Jane Doe")
+
+    async def scenario() -> Patient:
+        async with serve([persistent_channel()], FakeAgent(explode)) as url:
+            patient = Patient()
+            await patient.connect(url)
+            await patient.start_session()
+            await patient.say("hello")
+            for _ in range(100):
+                if patient.turns:
+                    break
+                await asyncio.sleep(0.05)
+            await patient.client.disconnect()
+            return patient
+
+    patient = asyncio.run(scenario())
+    assert patient.turns == [{"ok": False}]
+    assert patient.received == []
 
 
 def test_ours_delivers_without_session_persistence() -> None:
@@ -146,8 +194,7 @@ def test_a_socket_cannot_write_into_another_conversation() -> None:
     agent = FakeAgent(reply)
 
     async def scenario() -> tuple[Patient, Patient]:
-        channel = ClinicSocketIOInput(session_persistence=True)
-        async with serve([channel], agent) as url:
+        async with serve([persistent_channel()], agent) as url:
             alice, mallory = Patient(), Patient()
             await alice.connect(url)
             await mallory.connect(url)
@@ -167,11 +214,25 @@ def test_a_socket_cannot_write_into_another_conversation() -> None:
     assert len(mallory.received) == 2
 
 
-@pytest.mark.parametrize("requested", ["default", "+15550100000", "1", "a b" * 20, 7])
-def test_guessable_session_ids_are_replaced(requested: Any) -> None:
+@pytest.mark.parametrize(
+    "requested",
+    [
+        None,
+        "default",
+        "+15550100000",
+        "a b" * 20,
+        7,
+        {"token": "x"},
+        "V" * 32,  # a bare conversation id
+        token_for("V" * 32, key="another-clinic"),  # signed with another key
+        token_for("V" * 32, now=0),  # expired long ago
+        token_for("V" * 32)[:-1] + "A",  # tampered
+        token_for("V" * 32).replace("V" * 32, "W" * 32),  # signature of another conversation
+    ],
+)
+def test_only_a_genuine_token_reopens_a_conversation(requested: Any) -> None:
     async def scenario() -> str:
-        channel = ClinicSocketIOInput(session_persistence=True)
-        async with serve([channel], FakeAgent(reply)) as url:
+        async with serve([persistent_channel()], FakeAgent(reply)) as url:
             patient = Patient()
             await patient.connect(url)
             session_id = await patient.start_session(requested)
@@ -179,23 +240,23 @@ def test_guessable_session_ids_are_replaced(requested: Any) -> None:
             return session_id
 
     session_id = asyncio.run(scenario())
-    assert session_id != requested
+    assert session_id not in ("V" * 32, "W" * 32, requested)
     assert len(session_id) == 32
 
 
 def test_a_returning_tab_keeps_its_conversation() -> None:
     agent = FakeAgent(reply)
+    conversation = new_conversation_id()
 
     async def scenario() -> Patient:
-        channel = ClinicSocketIOInput(session_persistence=True)
-        async with serve([channel], agent) as url:
+        async with serve([persistent_channel()], agent) as url:
             first = Patient()
             await first.connect(url)
-            session_id = await first.start_session()
+            assert await first.start_session(token_for(conversation)) == conversation
             await first.client.disconnect()
             again = Patient()
             await again.connect(url)
-            assert await again.start_session(session_id) == session_id
+            assert await again.start_session(token_for(conversation)) == conversation
             await again.say("still here")
             await again.wait_for(2)
             await again.client.disconnect()
@@ -203,15 +264,62 @@ def test_a_returning_tab_keeps_its_conversation() -> None:
 
     again = asyncio.run(scenario())
     assert again.received[0] == {"text": "got [still here]"}
-    assert agent.received[0].sender_id == again.session_id
+    assert agent.received[0].sender_id == conversation
+
+
+def test_a_second_socket_takes_the_conversation_over_and_the_first_is_told() -> None:
+    agent = FakeAgent(reply)
+    conversation = new_conversation_id()
+
+    async def scenario() -> tuple[Patient, Patient]:
+        async with serve([persistent_channel()], agent) as url:
+            first, second = Patient(), Patient()
+            await first.connect(url)
+            await first.start_session(token_for(conversation))
+            await second.connect(url)
+            await second.start_session(token_for(conversation))
+            await asyncio.wait_for(first.taken.wait(), 5)
+            for _ in range(40):
+                if not first.client.connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert not first.client.connected
+            await second.say("only for me")
+            await second.wait_for(2)
+            await second.client.disconnect()
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first.received == []
+    assert second.received[0] == {"text": "got [only for me]"}
+    assert [message.sender_id for message in agent.received] == [conversation]
+
+
+def test_a_socket_can_move_to_a_new_conversation() -> None:
+    agent = FakeAgent(reply)
+    old, new = new_conversation_id(), new_conversation_id()
+
+    async def scenario() -> Patient:
+        async with serve([persistent_channel()], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            await patient.start_session(token_for(old))
+            assert await patient.start_session(token_for(new)) == new
+            await patient.say("fresh start")
+            await patient.wait_for(2)
+            await patient.client.disconnect()
+            return patient
+
+    patient = asyncio.run(scenario())
+    assert patient.received[0] == {"text": "got [fresh start]"}
+    assert [message.sender_id for message in agent.received] == [new]
 
 
 def test_message_before_session_request_is_ignored() -> None:
     agent = FakeAgent(reply)
 
     async def scenario() -> None:
-        channel = ClinicSocketIOInput(session_persistence=True)
-        async with serve([channel], agent) as url:
+        async with serve([persistent_channel()], agent) as url:
             patient = Patient()
             await patient.connect(url)
             await patient.say("hello", session_id="f" * 32)
@@ -248,12 +356,31 @@ def test_wildcard_or_malformed_origins_refused(origins: Any) -> None:
 
 
 def test_default_origins_follow_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHAT_ALLOWED_ORIGINS", raising=False)
     monkeypatch.setenv("WEB_PORT", "8123")
     assert default_allowed_origins() == ["http://localhost:8123", "http://127.0.0.1:8123"]
     channel = ClinicSocketIOInput.from_credentials(None)
     assert isinstance(channel, ClinicSocketIOInput)
     assert channel.cors_allowed_origins == default_allowed_origins()
     assert channel.session_persistence is False
+
+
+def test_configured_site_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAT_ALLOWED_ORIGINS", "https://www.clinic.example/, https://clinic.example")
+    channel = ClinicSocketIOInput.from_credentials(None)
+    assert isinstance(channel, ClinicSocketIOInput)
+    assert channel.cors_allowed_origins == ["https://www.clinic.example", "https://clinic.example"]
+
+
+def test_tokens_are_checked_with_secret_key(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("SECRET_KEY", "the-clinic-key")
+    assert ClinicSocketIOInput().token_key == "the-clinic-key"
+    monkeypatch.setenv("SECRET_KEY", "")
+    with caplog.at_level("WARNING"):
+        first, second = ClinicSocketIOInput(), ClinicSocketIOInput()
+    assert first.token_key != second.token_key
+    assert len(first.token_key) >= 32
+    assert "SECRET_KEY is not set" in caplog.text
 
 
 def test_empty_origin_list_means_same_origin_not_any() -> None:

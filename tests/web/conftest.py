@@ -1,12 +1,9 @@
-"""A web app wired to a fake Rasa (an httpx MockTransport)."""
+"""A web app on test settings."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -23,34 +20,7 @@ SETTINGS = Settings(
 )
 
 
-class FakeRasa:
-    """Answers the REST webhook like Rasa; records each request's JSON body."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.urls: list[str] = []
-        self.reply: Callable[[dict[str, Any]], httpx.Response] = self.echo
-
-    @staticmethod
-    def echo(body: dict[str, Any]) -> httpx.Response:
-        return httpx.Response(
-            200, json=[{"recipient_id": body["sender"], "text": f"got [{body['message']}]"}]
-        )
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        self.requests.append(body)
-        self.urls.append(str(request.url))
-        return self.reply(body)
-
-
 @pytest.fixture
-def rasa() -> FakeRasa:
-    return FakeRasa()
-
-
-@pytest.fixture
-def client(rasa: FakeRasa) -> Iterator[TestClient]:
-    app = create_app(SETTINGS, rasa_transport=httpx.MockTransport(rasa.handle))
-    with TestClient(app) as test_client:
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(SETTINGS)) as test_client:
         yield test_client

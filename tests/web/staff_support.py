@@ -22,7 +22,7 @@ from bot.storage.store import ClinicStore
 from bot.storage.tracker_store import ClinicTrackerStore
 from bot.web import create_app
 from bot.web.staff.auth import StaffPolicy
-from tests.web.conftest import SETTINGS, FakeRasa
+from tests.web.conftest import SETTINGS
 
 PASSWORD = "correct horse battery"
 DOMAIN = Domain.from_yaml(
@@ -168,7 +168,7 @@ T0 = (NOW - timedelta(days=2)).timestamp()
 def staff(db_url: str) -> Iterator[Staff]:
     """A web app on each test database (policy: 15 min idle; lock after 5 failures per account, 20 per IP)."""
     settings = replace(SETTINGS, database_url=db_url)
-    app = create_app(settings, rasa_transport=httpx.MockTransport(FakeRasa().handle), staff_policy=StaffPolicy())
+    app = create_app(settings, staff_policy=StaffPolicy())
     store = ClinicStore(db_url)
     from bot.storage.staff_models import init_staff_tables
 

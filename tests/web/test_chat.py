@@ -1,27 +1,37 @@
-"""Tests for the chat page and its JSON endpoints (bot.web.chat)."""
+"""Tests for the chat page and its token endpoints (bot.web.chat)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
-import re
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 import itsdangerous
 import pytest
 from starlette.testclient import TestClient
 
+from bot.chat_tokens import CONVERSATION_ID, TOKEN_LIFETIME_SECONDS, verify_token
 from bot.settings import Settings
 from bot.web import create_app
 from bot.web.app import STATIC_DIR, session_secret
-from tests.web.conftest import AJAX, ORIGIN, SETTINGS, FakeRasa
+from bot.web.chat import chat_page_policy
+from tests.web.conftest import AJAX, ORIGIN, SETTINGS
+
+KEY = SETTINGS.secret_key
 
 
-def send(client: TestClient, message: Any, **headers: str) -> httpx.Response:
-    return client.post("/chat/send", json={"message": message}, headers={**AJAX, **headers})
+def token_of(client: TestClient, path: str = "/chat/session", **headers: str) -> httpx.Response:
+    return client.post(path, json={}, headers={**AJAX, **headers})
+
+
+def conversation_of(answer: httpx.Response, key: str = KEY) -> str:
+    assert answer.status_code == 200
+    conversation = verify_token(key, answer.json()["token"])
+    assert conversation is not None
+    return conversation
 
 
 def test_page_renders(client: TestClient) -> None:
@@ -34,10 +44,34 @@ def test_page_renders(client: TestClient) -> None:
     assert '<label for="chat-input"' in html
     assert 'role="log"' in html
     assert 'name="viewport"' in html
-    assert '<script src="/static/chat.js" defer></script>' in html
+    assert html.index("/static/vendor/socket.io.min.js") < html.index('<script src="/static/chat.js" defer>')
+    assert 'data-socket-url="http://testserver:5999"' in html
+    assert 'data-socket-path="/socket.io"' in html
+    assert 'data-session-url="/chat/session"' in html
     assert "Start a new conversation" in html
-    assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_page_may_connect_only_to_itself_and_the_socket(client: TestClient) -> None:
+    policy = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "connect-src 'self' http://testserver:5999 ws://testserver:5999;" in policy
+    # Other pages keep the strict default.
+    assert "connect-src 'self';" in client.get("/staff/login").headers["content-security-policy"]
+
+
+def test_a_configured_socket_url_is_used() -> None:
+    settings = replace(SETTINGS, chat_socket_url="https://chat.clinic.example")
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/")
+    assert 'data-socket-url="https://chat.clinic.example"' in page.text
+    assert "https://chat.clinic.example wss://chat.clinic.example;" in page.headers["content-security-policy"]
+
+
+def test_policy_for_a_secure_socket() -> None:
+    policy = chat_page_policy("https://chat.example:8443")
+    assert "connect-src 'self' https://chat.example:8443 wss://chat.example:8443;" in policy
+    assert "default-src 'none'" in policy
 
 
 def test_static_files_served(client: TestClient) -> None:
@@ -47,17 +81,22 @@ def test_static_files_served(client: TestClient) -> None:
     assert client.get("/static/site.css").status_code == 200
 
 
-def test_send_forwards_with_the_cookie_sender_id(client: TestClient, rasa: FakeRasa) -> None:
-    first = send(client, "my back hurts")
-    assert first.status_code == 200
-    assert first.json() == {"messages": [{"text": "got [my back hurts]"}]}
+def test_the_socket_io_client_is_vendored(client: TestClient) -> None:
+    vendored = STATIC_DIR / "vendor" / "socket.io.min.js"
+    assert vendored.is_file(), "make vendors it (scripts/vendor_js.py)"
+    script = client.get("/static/vendor/socket.io.min.js")
+    assert script.status_code == 200
+    assert "Socket.IO v4" in script.text[:300]
+
+
+def test_session_gives_a_token_for_one_stable_conversation(client: TestClient) -> None:
+    first = token_of(client)
     assert first.headers["cache-control"] == "no-store"
-    second = send(client, "  /restart")
-    assert second.json() == {"messages": [{"text": "got [restart]"}]}
-    sender = rasa.requests[0]["sender"]
-    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", sender)
-    assert [body["sender"] for body in rasa.requests] == [sender, sender]
-    assert rasa.urls[0] == "http://127.0.0.1:5999/webhooks/rest/webhook"
+    assert first.json()["expires_in"] == TOKEN_LIFETIME_SECONDS
+    conversation = conversation_of(first)
+    assert CONVERSATION_ID.fullmatch(conversation)
+    assert conversation_of(token_of(client)) == conversation
+    assert conversation not in first.headers["set-cookie"]
 
 
 def _session_cookie(conversation_id: str, key: str) -> str:
@@ -65,90 +104,48 @@ def _session_cookie(conversation_id: str, key: str) -> str:
     return itsdangerous.TimestampSigner(key).sign(data).decode()
 
 
-def test_session_cookie_is_httponly_lax_and_signed(client: TestClient, rasa: FakeRasa) -> None:
-    answer = send(client, "hi")
+def test_session_cookie_is_httponly_lax_and_signed(client: TestClient) -> None:
+    answer = token_of(client)
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith("clinic_session=")
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
     client.cookies.clear()
     # Only a cookie signed with the app's key names a conversation ...
-    signed = _session_cookie("chosen-by-server", SETTINGS.secret_key)
-    send(client, "hi again", Cookie=f"clinic_session={signed}")
-    assert rasa.requests[1]["sender"] == "chosen-by-server"
+    chosen = "C" * 32
+    assert conversation_of(token_of(client, Cookie=f"clinic_session={_session_cookie(chosen, KEY)}")) == chosen
     client.cookies.clear()
     # ... one forged without it is ignored, and a fresh id is issued instead.
-    forged = _session_cookie("victim", "guessed-key")
-    send(client, "hi again", Cookie=f"clinic_session={forged}")
-    assert rasa.requests[2]["sender"] not in ("victim", rasa.requests[0]["sender"])
+    victim = "V" * 32
+    forged = conversation_of(token_of(client, Cookie=f"clinic_session={_session_cookie(victim, 'guessed-key')}"))
+    assert forged != victim
 
 
-def test_ids_differ_between_clients(rasa: FakeRasa) -> None:
-    app = create_app(SETTINGS, rasa_transport=httpx.MockTransport(rasa.handle))
+def test_a_cookie_holding_a_malformed_id_gets_a_fresh_one(client: TestClient) -> None:
+    cookie = _session_cookie("short", KEY)
+    assert CONVERSATION_ID.fullmatch(conversation_of(token_of(client, Cookie=f"clinic_session={cookie}")))
+
+
+def test_ids_differ_between_browsers() -> None:
+    app = create_app(SETTINGS)
     with TestClient(app) as alice, TestClient(app) as bob:
-        send(alice, "I am Alice")
-        send(bob, "I am Bob")
-        send(alice, "Alice again")
-    senders = [body["sender"] for body in rasa.requests]
-    assert senders[0] != senders[1]
-    assert senders[0] == senders[2]
+        alice_first = conversation_of(token_of(alice))
+        bob_first = conversation_of(token_of(bob))
+        alice_again = conversation_of(token_of(alice))
+    assert alice_first != bob_first
+    assert alice_first == alice_again
 
 
-def test_body_cannot_set_the_sender(client: TestClient, rasa: FakeRasa) -> None:
-    answer = client.post(
-        "/chat/send",
-        json={"message": "hi", "sender": "+15550100123", "conversation_id": "x"},
-        headers=AJAX,
-    )
-    assert answer.status_code == 200
-    assert rasa.requests[0]["sender"] not in ("+15550100123", "x")
-    assert set(rasa.requests[0]) == {"sender", "message"}
+def test_the_body_cannot_choose_the_conversation(client: TestClient) -> None:
+    answer = client.post("/chat/session", json={"conversation_id": "V" * 32, "session_id": "x"}, headers=AJAX)
+    assert conversation_of(answer) != "V" * 32
 
 
-def test_new_conversation_issues_a_fresh_id(client: TestClient, rasa: FakeRasa) -> None:
-    send(client, "one")
-    assert client.post("/chat/new", json={}, headers=AJAX).json() == {"ok": True}
-    send(client, "two")
-    assert rasa.requests[0]["sender"] != rasa.requests[1]["sender"]
-
-
-def test_rasa_down_gives_a_kind_502(rasa: FakeRasa) -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
-    app = create_app(SETTINGS, rasa_transport=httpx.MockTransport(down))
-    with TestClient(app) as client:
-        answer = send(client, "hello")
-    assert answer.status_code == 502
-    body = answer.json()
-    assert body["error"] == "assistant_unavailable"
-    assert body["messages"] == [
-        {"text": "The assistant is not available right now; please call Spine Care North at (555) 010-0199."}
-    ]
-    assert "Traceback" not in answer.text
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [
-        httpx.Response(500, text="Traceback (most recent call last): ..."),
-        httpx.Response(200, text="<html>not json</html>"),
-        httpx.Response(200, json={"not": "a list"}),
-    ],
-)
-def test_rasa_errors_give_a_kind_502(client: TestClient, rasa: FakeRasa, reply: httpx.Response) -> None:
-    rasa.reply = lambda body: reply
-    answer = send(client, "hello")
-    assert answer.status_code == 502
-    assert "call Spine Care North" in answer.json()["messages"][0]["text"]
-    assert "Traceback" not in answer.text
-
-
-def test_real_unreachable_rasa_gives_502() -> None:
-    app = create_app(SETTINGS, rasa_url="http://127.0.0.1:9")
-    with TestClient(app) as client:
-        answer = send(client, "hello")
-    assert answer.status_code == 502
+def test_new_conversation_rotates_the_id(client: TestClient) -> None:
+    before = conversation_of(token_of(client))
+    fresh = conversation_of(token_of(client, "/chat/new"))
+    assert fresh != before
+    assert conversation_of(token_of(client)) == fresh
 
 
 @pytest.mark.parametrize(
@@ -163,68 +160,21 @@ def test_real_unreachable_rasa_gives_502() -> None:
         {"X-Requested-With": "XMLHttpRequest", "Origin": ORIGIN, "Sec-Fetch-Site": "cross-site"},
     ],
 )
-def test_csrf_checks(client: TestClient, rasa: FakeRasa, headers: dict[str, str]) -> None:
-    answer = client.post("/chat/send", json={"message": "hi"}, headers=headers)
-    assert answer.status_code == 403
-    assert client.post("/chat/new", json={}, headers=headers).status_code == 403
-    assert rasa.requests == []
+def test_csrf_checks(client: TestClient, headers: dict[str, str]) -> None:
+    for path in ("/chat/session", "/chat/new"):
+        answer = client.post(path, json={}, headers=headers)
+        assert answer.status_code == 403
+        assert "token" not in answer.text
 
 
-def test_same_origin_referer_is_enough(client: TestClient, rasa: FakeRasa) -> None:
-    answer = client.post(
-        "/chat/send",
-        json={"message": "hi"},
-        headers={"X-Requested-With": "XMLHttpRequest", "Referer": ORIGIN + "/"},
-    )
-    assert answer.status_code == 200
+def test_same_origin_referer_is_enough(client: TestClient) -> None:
+    answer = client.post("/chat/session", headers={"X-Requested-With": "XMLHttpRequest", "Referer": ORIGIN + "/"})
+    assert conversation_of(answer)
 
 
-@pytest.mark.parametrize(
-    "content, content_type",
-    [
-        (b'{"message": "hi"}', "text/plain"),
-        (b"not json", "application/json"),
-        (b'["my name is Jane"]', "application/json"),
-        (b'{"message": ["Jane"]}', "application/json"),
-        (b'{"message": "' + b"a" * 40_000 + b'"}', "application/json"),
-    ],
-)
-def test_bad_bodies_get_400_without_echo(
-    client: TestClient, rasa: FakeRasa, content: bytes, content_type: str
-) -> None:
-    answer = client.post("/chat/send", content=content, headers={**AJAX, "Content-Type": content_type})
-    assert answer.status_code == 400
-    assert "Jane" not in answer.text
-    assert rasa.requests == []
-
-
-def test_empty_message_still_forwarded(client: TestClient, rasa: FakeRasa) -> None:
-    assert client.post("/chat/send", json={}, headers=AJAX).status_code == 200
-    assert rasa.requests[0]["message"] == ""
-
-
-def test_only_renderable_parts_reach_the_browser(client: TestClient, rasa: FakeRasa) -> None:
-    ask = {"type": "ask", "slot": "consent_to_schedule"}
-    rasa.reply = lambda body: httpx.Response(
-        200,
-        json=[
-            {
-                "recipient_id": body["sender"],
-                "text": "Shall we?",
-                "buttons": [{"title": "Yes", "payload": "/affirm"}, {"payload": "no title"}],
-            },
-            {"recipient_id": body["sender"], "custom": ask},
-            {"recipient_id": body["sender"], "image": "https://x.example/a.png"},
-        ],
-    )
-    answer = send(client, "ok")
-    assert answer.json() == {
-        "messages": [
-            {"text": "Shall we?", "buttons": [{"title": "Yes", "payload": "/affirm"}]},
-            {"custom": ask},
-        ]
-    }
-    assert "recipient_id" not in answer.text
+def test_tokens_only_by_post(client: TestClient) -> None:
+    assert client.get("/chat/session").status_code == 405
+    assert client.get("/chat/new").status_code == 405
 
 
 def test_staff_placeholder(client: TestClient) -> None:
@@ -238,20 +188,7 @@ def test_unknown_page_is_plain_404(client: TestClient) -> None:
     page = client.get("/webhooks/rest/webhook")
     assert page.status_code == 404
     assert page.text == "Not found."
-    assert client.get("/chat/send").status_code == 405
-
-
-def test_server_error_page_is_kind(rasa: FakeRasa) -> None:
-    def explode(body: dict[str, Any]) -> httpx.Response:
-        raise RuntimeError("Jane Doe's secret")
-
-    rasa.reply = explode
-    app = create_app(SETTINGS, rasa_transport=httpx.MockTransport(rasa.handle))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        answer = send(client, "hi")
-    assert answer.status_code == 500
-    assert "Jane" not in answer.text
-    assert "call Spine Care North" in answer.text
+    assert client.post("/chat/send", json={"message": "hi"}, headers=AJAX).status_code == 404
 
 
 def test_missing_secret_key_makes_a_random_one(caplog: pytest.LogCaptureFixture) -> None:
@@ -265,16 +202,15 @@ def test_missing_secret_key_makes_a_random_one(caplog: pytest.LogCaptureFixture)
     assert session_secret(Settings(secret_key="fixed")) == "fixed"
 
 
-def test_sessions_do_not_survive_a_random_key(rasa: FakeRasa) -> None:
+def test_sessions_and_tokens_do_not_survive_a_random_key() -> None:
     settings = Settings(secret_key="")
-    transport = httpx.MockTransport(rasa.handle)
-    with TestClient(create_app(settings, rasa_transport=transport)) as first:
-        send(first, "hi")
+    with TestClient(create_app(settings)) as first:
+        token = token_of(first).json()["token"]
         cookies = dict(first.cookies)
-    with TestClient(create_app(settings, rasa_transport=transport)) as second:
+    with TestClient(create_app(settings)) as second:
         second.cookies.update(cookies)
-        send(second, "hi")
-    assert rasa.requests[0]["sender"] != rasa.requests[1]["sender"]
+        again = token_of(second).json()["token"]
+    assert token.split(".")[0] != again.split(".")[0]
 
 
 def test_patient_text_never_goes_through_html_parsing() -> None:

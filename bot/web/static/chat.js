@@ -1,4 +1,5 @@
-/* The clinic chat widget: plain JavaScript, no build step.
+/* The clinic chat widget: plain JavaScript and the vendored socket.io client, no build step.
+ * It talks to Rasa's socket.io channel with a conversation token from the web app.
  * Every piece of message text is put on the page with textContent, never parsed as HTML.
  */
 (function () {
@@ -15,8 +16,10 @@
   const newButton = document.getElementById("chat-new");
   const suggestions = document.getElementById("chat-suggestions");
   const status = document.getElementById("chat-status");
-  const sendUrl = root.dataset.sendUrl;
+  const sessionUrl = root.dataset.sessionUrl;
   const newUrl = root.dataset.newUrl;
+  const socketUrl = root.dataset.socketUrl;
+  const socketPath = root.dataset.socketPath;
   const unavailableText = root.dataset.unavailableText;
   const defaultHint = document.getElementById("chat-hint").textContent;
 
@@ -77,7 +80,19 @@
     phone: { autocomplete: "tel", inputmode: "tel" },
   };
 
+  const STORE_KEY = "clinic-chat";
+  const MAX_HISTORY = 300;
+  const CONNECT_WAIT_MS = 10000;
+  const TURN_TIMEOUT_MS = 45000;
+
   let busy = false;
+  let socket = null;
+  let ready = false;
+  let readyWaiters = [];
+  let taken = false;
+  let conversation = null;
+  let turn = null;
+  let history = [];
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -248,38 +263,44 @@
     input.setAttribute("inputmode", attributes.inputmode);
   }
 
-  function renderTurn(messages) {
-    let buttons = [];
-    let askedSlot = null;
-    messages.forEach(function (message) {
-      if (!message || typeof message !== "object") {
-        return;
+  // One bot message as it arrives: a bubble, a card, or what the next chips will be.
+  function renderBotMessage(message, live) {
+    if (!message || typeof message !== "object") {
+      return;
+    }
+    if (typeof message.text === "string" && message.text) {
+      addBubble("bot", message.text);
+    }
+    const buttons = Array.isArray(message.quick_replies) ? message.quick_replies :
+      (Array.isArray(message.buttons) ? message.buttons : []);
+    if (live && buttons.length) {
+      turn.buttons = buttons.filter(function (button) {
+        return button && typeof button === "object" && button.title;
+      });
+    }
+    const custom = message.custom;
+    if (!custom || typeof custom !== "object") {
+      return;
+    }
+    if (custom.type === "ask") {
+      if (live) {
+        turn.askedSlot = typeof custom.slot === "string" ? custom.slot : null;
       }
-      if (typeof message.text === "string" && message.text) {
-        addBubble("bot", message.text);
-      }
-      if (Array.isArray(message.buttons) && message.buttons.length) {
-        buttons = message.buttons;
-      }
-      const custom = message.custom;
-      if (!custom || typeof custom !== "object") {
-        return;
-      }
-      if (custom.type === "ask") {
-        askedSlot = custom.slot;
-      } else if (custom.type === "assessment") {
-        addCard(assessmentCard(custom));
-      } else if (custom.type === "emergency") {
-        const card = emergencyCard(custom);
-        addCard(card);
-        card.scrollIntoView({ block: "nearest" });
-      } else if (custom.type === "appointment_requested") {
-        addCard(confirmationCard(custom));
-      }
-    });
+    } else if (custom.type === "assessment") {
+      addCard(assessmentCard(custom));
+    } else if (custom.type === "emergency") {
+      const card = emergencyCard(custom);
+      addCard(card);
+      card.scrollIntoView({ block: "nearest" });
+    } else if (custom.type === "appointment_requested") {
+      addCard(confirmationCard(custom));
+    }
+  }
+
+  // The turn is over: offer its quick replies (sent as their titles, never as "/intent").
+  function showSuggestions(buttons, askedSlot) {
     clearSuggestions();
     if (buttons.length) {
-      // Quick replies send their title as text: typed text can never carry "/intent".
       buttons.forEach(function (button) {
         addChip(String(button.title), String(button.title));
       });
@@ -302,7 +323,66 @@
     status.textContent = value ? "The assistant is writing…" : "";
   }
 
-  async function post(url, body) {
+  // --- What this tab has shown, kept for a reload (sessionStorage ends with the tab). ---
+
+  function saveHistory() {
+    try {
+      window.sessionStorage.setItem(STORE_KEY, JSON.stringify({
+        conversation: conversation,
+        items: history.slice(-MAX_HISTORY),
+      }));
+    } catch (error) {
+      // Storage full or switched off: the conversation goes on, a reload starts it blank.
+    }
+  }
+
+  function forgetHistory() {
+    history = [];
+    try {
+      window.sessionStorage.removeItem(STORE_KEY);
+    } catch (error) {
+      // Nothing stored.
+    }
+  }
+
+  function restoreHistory(confirmed) {
+    let stored = null;
+    try {
+      stored = JSON.parse(window.sessionStorage.getItem(STORE_KEY) || "null");
+    } catch (error) {
+      stored = null;
+    }
+    if (!stored || stored.conversation !== confirmed || !Array.isArray(stored.items)) {
+      forgetHistory();
+      return;
+    }
+    history = stored.items;
+    if (log.firstChild) {
+      return;
+    }
+    history.forEach(function (item) {
+      if (item && item.who === "patient") {
+        addBubble("patient", item.text);
+      } else if (item && item.who === "bot") {
+        renderBotMessage(item.message, false);
+      }
+    });
+    if (history.length) {
+      addBubble("note", "Welcome back. Your conversation continues here.");
+    }
+  }
+
+  function clearLog() {
+    while (log.firstChild) {
+      log.removeChild(log.firstChild);
+    }
+    clearSuggestions();
+    prepareInput(null);
+  }
+
+  // --- The socket to Rasa's socket.io channel. ---
+
+  async function post(url) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -311,8 +391,122 @@
         "Accept": "application/json",
         "X-Requested-With": "XMLHttpRequest",
       },
-      body: JSON.stringify(body),
+      body: "{}",
     });
+  }
+
+  // A signed token for this browser's conversation, from the web app.
+  async function fetchToken(url) {
+    const response = await post(url);
+    const data = response.ok ? await response.json() : null;
+    if (!data || typeof data.token !== "string") {
+      throw new Error("no token");
+    }
+    return data.token;
+  }
+
+  function setReady(value) {
+    ready = value;
+    if (value) {
+      const waiting = readyWaiters;
+      readyWaiters = [];
+      waiting.forEach(function (resolve) {
+        resolve(true);
+      });
+    }
+  }
+
+  function whenReady(milliseconds) {
+    if (ready) {
+      return Promise.resolve(true);
+    }
+    return new Promise(function (resolve) {
+      readyWaiters.push(resolve);
+      window.setTimeout(function () {
+        resolve(ready);
+      }, milliseconds);
+    });
+  }
+
+  function requestSession(token) {
+    setReady(false);
+    socket.emit("session_request", { session_id: token });
+  }
+
+  function endTurn(ok) {
+    if (!turn) {
+      return;
+    }
+    window.clearTimeout(turn.timer);
+    const finished = turn;
+    turn = null;
+    if (!ok) {
+      addBubble("bot", unavailableText);
+    }
+    showSuggestions(finished.buttons, finished.askedSlot);
+    setBusy(false);
+  }
+
+  function connect() {
+    if (typeof window.io !== "function") {
+      addBubble("note", unavailableText);
+      return;
+    }
+    socket = window.io(socketUrl, {
+      path: socketPath,
+      transports: ["websocket", "polling"],
+      autoConnect: false,
+      reconnectionDelayMax: 10000,
+    });
+    socket.on("connect", async function () {
+      try {
+        requestSession(await fetchToken(sessionUrl));
+      } catch (error) {
+        status.textContent = unavailableText;
+      }
+    });
+    socket.on("session_confirm", function (confirmed) {
+      if (typeof confirmed !== "string") {
+        return;
+      }
+      if (conversation !== confirmed) {
+        restoreHistory(confirmed);
+      }
+      conversation = confirmed;
+      taken = false;
+      setReady(true);
+      if (!busy) {
+        status.textContent = "";
+      }
+    });
+    socket.on("bot_uttered", function (message) {
+      if (!turn) {
+        turn = { buttons: [], askedSlot: null, timer: 0 };
+      }
+      renderBotMessage(message, true);
+      history.push({ who: "bot", message: message });
+      saveHistory();
+    });
+    socket.on("turn_complete", function (data) {
+      endTurn(!(data && data.ok === false));
+    });
+    socket.on("session_taken", function () {
+      taken = true;
+      setReady(false);
+      addBubble("note", "This conversation is now open in another window or tab. " +
+        "To go on here, start a new conversation.");
+    });
+    socket.on("disconnect", function () {
+      setReady(false);
+      endTurn(false);
+    });
+    socket.on("connect_error", function () {
+      setReady(false);
+      if (!busy) {
+        status.textContent = "Trying to reach the assistant…";
+      }
+    });
+    socket.connect();
   }
 
   async function send(text) {
@@ -321,26 +515,23 @@
       return;
     }
     clearSuggestions();
-    addBubble("patient", message);
     setBusy(true);
-    try {
-      const response = await post(sendUrl, { message: message });
-      let data = null;
-      try {
-        data = await response.json();
-      } catch (error) {
-        data = null;
-      }
-      if (data && Array.isArray(data.messages)) {
-        renderTurn(data.messages);
-      } else {
-        addBubble("bot", unavailableText);
-      }
-    } catch (error) {
-      addBubble("bot", unavailableText);
-    } finally {
+    if (!(await whenReady(CONNECT_WAIT_MS))) {
       setBusy(false);
+      addBubble("bot", taken ? "Please start a new conversation to go on here." : unavailableText);
+      return;
     }
+    addBubble("patient", message);
+    history.push({ who: "patient", text: message });
+    saveHistory();
+    turn = {
+      buttons: [],
+      askedSlot: null,
+      timer: window.setTimeout(function () {
+        endTurn(false);
+      }, TURN_TIMEOUT_MS),
+    };
+    socket.emit("user_uttered", { message: message });
   }
 
   function submitInput() {
@@ -367,20 +558,20 @@
   });
 
   newButton.addEventListener("click", async function () {
-    if (busy) {
+    if (busy || !socket) {
       return;
     }
     setBusy(true);
     try {
-      const response = await post(newUrl, {});
-      if (!response.ok) {
-        throw new Error("refused");
+      const token = await fetchToken(newUrl);
+      forgetHistory();
+      conversation = null;
+      clearLog();
+      if (socket.connected) {
+        requestSession(token);
+      } else {
+        socket.connect();
       }
-      while (log.firstChild) {
-        log.removeChild(log.firstChild);
-      }
-      clearSuggestions();
-      prepareInput(null);
       addBubble("note", "A new conversation has started.");
     } catch (error) {
       addBubble("note", "A new conversation could not be started. " + unavailableText);
@@ -389,4 +580,6 @@
       input.focus();
     }
   });
+
+  connect();
 })();
