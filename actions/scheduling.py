@@ -28,6 +28,8 @@ NO_TIME = 'Sorry, I didn\'t catch a time. A day, or something like "weekday morn
 BAD_NAME = 'Sorry, I just need the name the clinic should use for you, like "Maria Lopez".'
 PHONE_AS_NAME = "Thanks, I've noted that phone number. And what name should the clinic use for you?"
 BAD_PHONE = "That doesn't look like a phone number I can use. Could you type it with the area code, like 415-555-0132?"
+# By SMS, before the phone question is asked again ("Reply YES, or text the best number to call").
+PHONE_UNCLEAR = "Sorry, I didn't quite get that."
 SAVE_FAILED = (
     "Sorry, something went wrong on our side and I couldn't send your request. Please call the clinic at {phone}."
 )
@@ -61,19 +63,20 @@ class ValidateBookingForm(FromUpdates, FormValidationAction):
         wanted = booking.required_booking_slots({**tracker.slots, **self._updates(tracker)})
         return [slot for slot in domain_slots if slot in wanted]
 
-    def _updates(self, tracker: Tracker) -> dict[str, Any]:
+    def _context(self, tracker: Tracker) -> booking.BookingContext:
         settings = load_settings()
-        return booking.booking_updates(
-            booking.BookingContext(
-                message=latest_message(tracker),
-                text=latest_text(tracker),
-                requested=tracker.get_slot("requested_slot"),
-                slots=slots_of(tracker),
-                today=settings.today(),
-                region=settings.phone_region,
-                sms_phone=sms_phone_of(tracker, settings.phone_region),
-            )
+        return booking.BookingContext(
+            message=latest_message(tracker),
+            text=latest_text(tracker),
+            requested=tracker.get_slot("requested_slot"),
+            slots=slots_of(tracker),
+            today=settings.today(),
+            region=settings.phone_region,
+            sms_phone=sms_phone_of(tracker, settings.phone_region),
         )
+
+    def _updates(self, tracker: Tracker) -> dict[str, Any]:
+        return booking.booking_updates(self._context(tracker))
 
     async def extract_consent_to_schedule(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -112,10 +115,10 @@ class ValidateBookingForm(FromUpdates, FormValidationAction):
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        phone = normalize_phone(str(value), load_settings().phone_region)
-        if phone is None:
-            dispatcher.utter_message(text=BAD_PHONE)
-        return {"phone": phone}
+        checked = booking.check_phone(value, self._context(tracker))
+        if checked.problem:
+            dispatcher.utter_message(text=BAD_PHONE if checked.problem == "bad_phone" else PHONE_UNCLEAR)
+        return checked.slots
 
     def validate_preferred_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from bot.intake import PatientMessage
 from bot.scheduling.names import clean_patient_name
@@ -29,6 +30,9 @@ SIDE_INTENTS = frozenset(
 CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "pain_course", "symptom"})
 # Below this confidence a side intent ("call me anytime" read as goodbye) does not stop the booking.
 SIDE_INTENT_CONFIDENCE = 0.8
+# Set (True) when, by SMS, the patient said no to being called on the number they text from;
+# the SMS phone question then asks for the number to call (a conditional response variation).
+SENDER_PHONE_DECLINED = "sender_phone_declined"
 
 
 @dataclass(frozen=True)
@@ -104,16 +108,75 @@ def sms_sender_phone(input_channel: str | None, *metadata: object, region: str =
     return None
 
 
-def _phone_is_next(ctx: BookingContext, updates: Mapping[str, Any]) -> bool:
-    """Whether, after this message, the form's next question would be the phone number."""
-    if ctx.slots.get("phone") is not None or "phone" in updates or ctx.message.intent in NOT_AN_ANSWER:
-        return False
-    if updates.get("consent_to_schedule", ctx.slots.get("consent_to_schedule")) is not True:
-        return False
-    if ctx.slots.get("patient_name"):
-        return True
-    name = updates.get("patient_name")
-    return isinstance(name, str) and clean_patient_name(name) is not None
+SenderPhoneReply = Literal["number", "sender", "declined", "unclear"]
+"""How an SMS patient answered "can the clinic call you back on the number you're texting from?"."""
+
+# Whole words or phrases that say "yes, that number" (the text lower-cased, punctuation dropped).
+_YES = re.compile(
+    r"\b(?:y|ya+|yea+h?|yeah+|ye+s+|yess*ir|yep+|yup+|ok+|okay+|k+|sure|fine|correct|right|alright|"
+    r"absolutely|definitely|perfect|please do|of course|go ahead|sounds good|that works|works for me|"
+    r"(?:this|that|the same|same|my) (?:one|number|phone|cell|mobile)|same|here|"
+    r"(?:i am|im|i m) texting from|texting from|call me (?:here|on this|at this))\b"
+)
+# Words that say "not this number"; "no problem" and "no worries" are a yes.
+_NO = re.compile(r"\b(?:n|no+|nope|nah|not|dont|don t|do not|different|another|other|wrong|instead)\b")
+_NOT_A_NO = re.compile(r"\bno (?:problem|worries)\b")
+
+
+def _plain_words(text: str) -> str:
+    """Lower-case words separated by single spaces ("That's fine!" -> "thats fine")."""
+    lowered = text.lower().replace("\u2019", "'").replace("'", "")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", lowered).split())
+
+
+def sender_phone_reply(message: PatientMessage, text: str, region: str = "US") -> SenderPhoneReply:
+    """The patient's answer to the SMS phone question ("call you back on this number?").
+
+    A typed phone number wins ("no, call 415-555-0132"); then a "no" without a number
+    (``declined``: ask for the number); then a yes, by the affirm intent or in words ("yeah",
+    "that's fine", "this number"; ``sender``); anything else is ``unclear`` (asked again).
+    """
+    if normalize_phone(text, region):
+        return "number"
+    words = _plain_words(text)
+    said_no = message.intent == "deny" or bool(_NO.search(_NOT_A_NO.sub("", words)))
+    said_yes = message.intent == "affirm" or bool(_YES.search(words))
+    if said_no:
+        return "declined"
+    if said_yes:
+        return "sender"
+    return "unclear"
+
+
+PhoneProblem = Literal["bad_phone", "unclear"]
+
+
+@dataclass(frozen=True)
+class PhoneCheck:
+    """What ``validate_phone`` sets, and what it tells the patient (``None``: nothing)."""
+
+    slots: dict[str, Any]
+    problem: PhoneProblem | None = None
+
+
+def check_phone(value: Any, ctx: BookingContext) -> PhoneCheck:
+    """The phone slot for an extracted value: an E.164 number, or ``None`` and why.
+
+    By SMS, at the phone question, a "no" sets :data:`SENDER_PHONE_DECLINED` and says nothing
+    more (the next question asks for the number to call); anything else unreadable gets a short
+    "didn't catch that" before the question is asked again. Elsewhere an unreadable number gets
+    ``bad_phone`` (how to type it).
+    """
+    phone = normalize_phone(str(value), ctx.region)
+    if phone:
+        # a "no" noted earlier is cleared once a number is given
+        cleared = {SENDER_PHONE_DECLINED: None} if ctx.slots.get(SENDER_PHONE_DECLINED) else {}
+        return PhoneCheck({"phone": phone, **cleared})
+    if ctx.sms_phone and ctx.requested == "phone":
+        if sender_phone_reply(ctx.message, ctx.text, ctx.region) == "declined":
+            return PhoneCheck({"phone": None, SENDER_PHONE_DECLINED: True})
+        return PhoneCheck({"phone": None}, "unclear")
+    return PhoneCheck({"phone": None}, "bad_phone")
 
 
 def booking_confirmation(public_id: str, phone: str, sms_phone: str | None = None) -> str:
@@ -127,8 +190,9 @@ def booking_confirmation(public_id: str, phone: str, sms_phone: str | None = Non
 def booking_updates(ctx: BookingContext) -> dict[str, Any]:
     """The booking slots this message sets (a phone number given for the name counts as phone).
 
-    In an SMS conversation (``ctx.sms_phone``) the phone is never asked: once the next question
-    would be the phone number, the sender's number fills it.
+    In an SMS conversation (``ctx.sms_phone``) the phone question asks whether the number the
+    patient texts from will do: a yes fills the phone with it, a typed number with that number
+    (see :func:`sender_phone_reply`); other answers go to ``validate_phone`` (:func:`check_phone`).
     """
     updates: dict[str, Any] = {}
     consent = consent_update(ctx)
@@ -144,12 +208,10 @@ def booking_updates(ctx: BookingContext) -> dict[str, Any]:
     elif ctx.requested == "phone":
         typed = normalize_phone(text, ctx.region)
         if _free_text_answer(ctx, typed is not None):
-            # By SMS, anything but another number ("this one", "same") means the sender's own.
-            updates["phone"] = text if typed or not ctx.sms_phone else ctx.sms_phone
+            said = sender_phone_reply(ctx.message, text, ctx.region) if ctx.sms_phone else "number"
+            updates["phone"] = ctx.sms_phone if said == "sender" else text
     elif ctx.requested == "preferred_time":
         valid = read_preferred_time(text, ctx.today).problem is None
         if _free_text_answer(ctx, valid):
             updates["preferred_time"] = text
-    if ctx.sms_phone and _phone_is_next(ctx, updates):
-        updates["phone"] = ctx.sms_phone
     return updates

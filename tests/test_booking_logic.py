@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from bot.booking import (
+    SENDER_PHONE_DECLINED,
     BookingContext,
+    PhoneCheck,
     booking_confirmation,
     booking_updates,
+    check_phone,
     required_booking_slots,
+    sender_phone_reply,
     sms_sender_phone,
 )
 from bot.intake import PatientMessage
@@ -67,9 +73,7 @@ def test_a_red_flag_is_never_an_answer() -> None:
 
 def test_a_time_answers_the_preferred_time_question_not_the_surgery_date() -> None:
     yesterday = ({"entity": "time", "value": 0.14, "role": "ago"},)
-    assert booking_updates(ctx("yesterday", "preferred_time", entities=yesterday)) == {
-        "preferred_time": "yesterday"
-    }
+    assert booking_updates(ctx("yesterday", "preferred_time", entities=yesterday)) == {"preferred_time": "yesterday"}
     assert booking_updates(ctx("4 months ago", "patient_name", entities=yesterday)) == {}
 
 
@@ -89,23 +93,92 @@ def sms_ctx(
     )
 
 
-def test_by_sms_the_name_answer_fills_the_phone_from_the_sender() -> None:
+BOOKING = {"consent_to_schedule": True, "patient_name": "Maria Lopez"}
+
+
+def test_by_sms_the_phone_is_asked_not_taken_from_the_sender() -> None:
     updates = booking_updates(sms_ctx("Maria Lopez", "patient_name", slots={"consent_to_schedule": True}))
-    assert updates == {"patient_name": "Maria Lopez", "phone": SMS_PHONE}
-
-
-def test_by_sms_the_phone_waits_until_it_would_be_asked() -> None:
+    assert updates == {"patient_name": "Maria Lopez"}
     assert booking_updates(sms_ctx("yes", "consent_to_schedule", "affirm")) == {"consent_to_schedule": True}
-    assert booking_updates(sms_ctx("no", "consent_to_schedule", "deny")) == {"consent_to_schedule": False}
-    # a name the form will refuse is asked again before the phone
-    assert "phone" not in booking_updates(sms_ctx("???", "patient_name", slots={"consent_to_schedule": True}))
-    # no consent yet: nothing booked
     assert booking_updates(sms_ctx("my leg hurts", None)) == {}
 
 
-def test_by_sms_a_known_name_lets_the_phone_be_filled_at_once() -> None:
-    slots = {"consent_to_schedule": True, "patient_name": "Maria Lopez"}
-    assert booking_updates(sms_ctx("hm", "phone", slots=slots)) == {"phone": SMS_PHONE}
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("YES", "affirm"),
+        ("yes", "inform"),
+        ("Yeah", "inform"),
+        ("yep!", "inform"),
+        ("sure", "inform"),
+        ("ok", "inform"),
+        ("okay thanks", "thank"),
+        ("that's fine", "inform"),
+        ("That\u2019s fine", "inform"),
+        ("this number", "inform"),
+        ("this one is fine", "inform"),
+        ("same number", "inform"),
+        ("call me here", "inform"),
+        ("the one I'm texting from", "inform"),
+        ("yes no problem", "inform"),
+        ("absolutely", "affirm"),
+        ("go for it", "affirm"),  # the affirm intent alone is a yes
+    ],
+)
+def test_by_sms_a_yes_to_the_phone_question_fills_the_sender(text: str, intent: str) -> None:
+    assert booking_updates(sms_ctx(text, "phone", intent, slots=BOOKING)) == {"phone": SMS_PHONE}
+
+
+@pytest.mark.parametrize(
+    "text", ["415-555-0132", "(415) 555-0132", "no, call 415 555 0132", "yes but 4155550132 is better"]
+)
+def test_by_sms_a_typed_number_fills_the_phone_with_that_number(text: str) -> None:
+    assert booking_updates(sms_ctx(text, "phone", slots=BOOKING)) == {"phone": text}
+    context = sms_ctx(text, "phone", slots=BOOKING)
+    assert check_phone(text, context).slots == {"phone": "+14155550132"}
+    assert check_phone(text, context).problem is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("no", "deny"),
+        ("No", "inform"),
+        ("nope", "inform"),
+        ("not this one", "inform"),
+        ("don't use this number", "inform"),
+        ("call a different number", "inform"),
+        ("my landline instead", "inform"),
+    ],
+)
+def test_by_sms_a_no_without_a_number_asks_for_the_number_to_call(text: str, intent: str) -> None:
+    context = sms_ctx(text, "phone", intent, slots=BOOKING)
+    assert sender_phone_reply(context.message, text) == "declined"
+    # the text goes to validate_phone, which keeps the phone empty and notes the "no" ...
+    assert booking_updates(context) == {"phone": text}
+    assert check_phone(text, context) == PhoneCheck({"phone": None, SENDER_PHONE_DECLINED: True})
+    # ... and once a number comes, the note is cleared
+    declined = {**BOOKING, SENDER_PHONE_DECLINED: True}
+    then = sms_ctx("415-555-0132", "phone", slots=declined)
+    assert booking_updates(then) == {"phone": "415-555-0132"}
+    assert check_phone("415-555-0132", then).slots == {"phone": "+14155550132", SENDER_PHONE_DECLINED: None}
+    # a yes after all still means the sender's number
+    assert booking_updates(sms_ctx("this one then", "phone", slots=declined)) == {"phone": SMS_PHONE}
+
+
+@pytest.mark.parametrize("text", ["hm", "???", "\U0001f44d", "call my husband", "maybe later", "asdf qwer"])
+def test_by_sms_anything_else_at_the_phone_question_is_asked_again_kindly(text: str) -> None:
+    context = sms_ctx(text, "phone", "nlu_fallback", slots=BOOKING)
+    assert sender_phone_reply(context.message, text) == "unclear"
+    assert booking_updates(context) == {"phone": text}
+    checked = check_phone(text, context)
+    assert checked.slots == {"phone": None}
+    assert checked.problem == "unclear"
+
+
+def test_by_sms_side_questions_and_red_flags_at_the_phone_question_are_not_answers() -> None:
+    assert booking_updates(sms_ctx("numb saddle", "phone", "report_red_flag", slots=BOOKING)) == {}
+    assert booking_updates(sms_ctx("start over", "phone", "start_over", slots=BOOKING)) == {}
 
 
 def test_by_sms_a_phone_typed_for_the_name_or_already_known_wins() -> None:
@@ -115,9 +188,19 @@ def test_by_sms_a_phone_typed_for_the_name_or_already_known_wins() -> None:
     assert "phone" not in booking_updates(sms_ctx("tomorrow morning", "preferred_time", slots=known))
 
 
-def test_without_sms_the_phone_is_still_asked() -> None:
+@pytest.mark.parametrize("text", ["yes", "this number", "no", "hm"])
+def test_without_sms_the_phone_is_still_asked_and_typed(text: str) -> None:
     updates = booking_updates(ctx("Maria Lopez", "patient_name", slots={"consent_to_schedule": True}))
     assert updates == {"patient_name": "Maria Lopez"}
+    # on the web a yes is no phone number: the usual "type it with the area code"
+    intent = {"yes": "affirm", "no": "deny"}.get(text, "inform")
+    context = ctx(text, "phone", intent, slots=BOOKING)
+    assert booking_updates(context) == {"phone": text}
+    assert check_phone(text, context).slots == {"phone": None}
+    assert check_phone(text, context).problem == "bad_phone"
+    typed = ctx("415-555-2671", "phone", slots=BOOKING)
+    assert booking_updates(typed) == {"phone": "415-555-2671"}
+    assert check_phone("415-555-2671", typed).slots == {"phone": SMS_PHONE}
 
 
 def test_sms_sender_phone_needs_the_twilio_channel_and_metadata() -> None:
@@ -144,13 +227,6 @@ def test_booking_confirmation_says_this_number_by_sms() -> None:
         "The clinic will call you at the number ending in 2671 to set a time."
     )
     assert SMS_PHONE not in booking_confirmation("CR-23456789", SMS_PHONE, SMS_PHONE)
-
-
-def test_by_sms_asked_for_the_phone_this_one_means_the_sender() -> None:
-    slots = {"consent_to_schedule": True, "patient_name": "Maria Lopez"}
-    assert booking_updates(sms_ctx("this one", "phone", slots=slots)) == {"phone": SMS_PHONE}
-    assert booking_updates(sms_ctx("415-555-0132", "phone", slots=slots)) == {"phone": "415-555-0132"}
-    assert booking_updates(sms_ctx("numb saddle", "phone", "report_red_flag", slots=slots)) == {}
 
 
 def _tracker(text: str, slots: dict[str, Any], channel: str, metadata: dict[str, Any] | None) -> Any:
@@ -189,19 +265,42 @@ def _run_validator(tracker: Any) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def test_validator_prefills_the_phone_from_the_sms_metadata() -> None:
+def test_validator_by_sms_asks_then_takes_the_confirmed_sender_phone() -> None:
     slots = {"consent_to_schedule": True, "requested_slot": "patient_name"}
-    sms = _tracker("Maria Lopez", slots, "twilio", {"channel": "twilio", "phone": SMS_PHONE})
-    assert _run_validator(sms) == {"patient_name": "Maria Lopez", "phone": SMS_PHONE}
-    web = _tracker("Maria Lopez", slots, "rest", {"channel": "twilio", "phone": SMS_PHONE})
-    assert _run_validator(web) == {"patient_name": "Maria Lopez"}
-    no_metadata = _tracker(
-        "Maria Lopez",
-        {**slots, "session_started_metadata": {"channel": "twilio", "phone": SMS_PHONE}},
-        "twilio",
-        None,
-    )
-    assert _run_validator(no_metadata)["phone"] == SMS_PHONE
+    twilio = {"channel": "twilio", "phone": SMS_PHONE}
+    sms = _tracker("Maria Lopez", slots, "twilio", twilio)
+    assert _run_validator(sms) == {"patient_name": "Maria Lopez"}
+    asked = {"consent_to_schedule": True, "patient_name": "Maria Lopez", "requested_slot": "phone"}
+    assert _run_validator(_tracker("yes", asked, "twilio", twilio)) == {"phone": SMS_PHONE}
+    assert _run_validator(_tracker("415-555-0132", asked, "twilio", twilio)) == {"phone": "+14155550132"}
+    assert _run_validator(_tracker("no", asked, "twilio", twilio)) == {"phone": None, SENDER_PHONE_DECLINED: True}
+    # the sender's number from session_started_metadata when the message has none
+    no_metadata = _tracker("yes", {**asked, "session_started_metadata": twilio}, "twilio", None)
+    assert _run_validator(no_metadata) == {"phone": SMS_PHONE}
+    # never on the web, even with SMS-looking metadata
+    assert _run_validator(_tracker("yes", asked, "rest", twilio)) == {"phone": None}
+
+
+def test_validator_by_sms_says_sorry_before_asking_again() -> None:
+    import asyncio
+    from pathlib import Path
+
+    import yaml
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.scheduling import BAD_PHONE, PHONE_UNCLEAR, ValidateBookingForm
+
+    domain = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text())
+    asked = {"consent_to_schedule": True, "patient_name": "Maria Lopez", "requested_slot": "phone"}
+    twilio = {"channel": "twilio", "phone": SMS_PHONE}
+    said: dict[tuple[str, str], list[Any]] = {}
+    for channel, text in (("twilio", "hm"), ("twilio", "no"), ("rest", "hm")):
+        dispatcher = CollectingDispatcher()
+        asyncio.run(ValidateBookingForm().run(dispatcher, _tracker(text, asked, channel, twilio), domain))
+        said[channel, text] = [m.get("text") for m in dispatcher.messages]
+    assert said["twilio", "hm"] == [PHONE_UNCLEAR]
+    assert said["twilio", "no"] == []  # the question after a "no" asks for the number itself
+    assert said["rest", "hm"] == [BAD_PHONE]
 
 
 def test_submit_by_sms_says_this_number(sqlite_url: str, monkeypatch: Any) -> None:

@@ -45,7 +45,9 @@ def sms_variations(name: str) -> list[dict[str, Any]]:
 
 def filled(variation: dict[str, Any]) -> dict[str, Any]:
     nlg = TemplatedNaturalLanguageGenerator({"r": [variation]})
-    message = nlg.generate_from_slots("r", SLOTS, variation.get("channel") or "collector")
+    # a conditional variation is measured with its condition met
+    condition = {c["name"]: c["value"] for c in variation.get("condition") or []}
+    message = nlg.generate_from_slots("r", {**SLOTS, **condition}, variation.get("channel") or "collector")
     assert message is not None
     return message
 
@@ -86,6 +88,22 @@ def test_rasa_picks_the_twilio_variation_for_our_output_channel() -> None:
     assert intro is not None and "Reply STOP" in intro["text"]
 
 
+def test_by_sms_the_phone_question_asks_to_confirm_the_number_texted_from() -> None:
+    nlg = TemplatedNaturalLanguageGenerator(RESPONSES)
+    by_sms = nlg.generate_from_slots("utter_ask_phone", SLOTS, SMS)
+    declined = nlg.generate_from_slots("utter_ask_phone", {**SLOTS, "sender_phone_declined": True}, SMS)
+    on_web = nlg.generate_from_slots("utter_ask_phone", {**SLOTS, "sender_phone_declined": True}, "collector")
+    assert by_sms is not None and declined is not None and on_web is not None
+    assert "texting from" in by_sms["text"] and "Reply YES" in by_sms["text"]
+    assert "texting from" not in declined["text"] and "area code" in declined["text"]
+    assert on_web["text"] == "What phone number can the clinic call you on?"
+    ask = {"type": "ask", "slot": "phone"}
+    assert by_sms["custom"] == declined["custom"] == on_web["custom"] == ask
+    for message in (by_sms, declined):
+        assert segments(sent(message)) == 1
+        assert not any(char.isdigit() for char in message["text"])  # the number is never repeated
+
+
 def _result(rule: Any) -> FindingResult:
     return FindingResult(
         code=rule.code,
@@ -120,6 +138,7 @@ def test_action_and_keyword_texts_fit_two_segments() -> None:
         scheduling.BAD_NAME,
         scheduling.PHONE_AS_NAME,
         scheduling.BAD_PHONE,
+        scheduling.PHONE_UNCLEAR,
         scheduling.SAVE_FAILED.format(phone=SLOTS["clinic_phone"]),
         booking_confirmation("CR-23456789", "+14155552671", "+14155552671"),
         booking_confirmation("CR-23456789", "+14155552671"),
@@ -158,6 +177,6 @@ def test_segments(text: str, expected: int) -> None:
 
 
 def test_gsm_spelling() -> None:
-    assert gsm_spelling("\u2022 it\u2019s \u201cfine\u201d \u2013 ok\u2026") == "- it's \"fine\" - ok..."
+    assert gsm_spelling("\u2022 it\u2019s \u201cfine\u201d \u2013 ok\u2026") == '- it\'s "fine" - ok...'
     assert is_gsm7(gsm_spelling("\u2022 it\u2019s \u201cfine\u201d \u2013 ok\u2026"))
     assert not is_gsm7("\u2022")

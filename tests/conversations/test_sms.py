@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 import requests
@@ -40,26 +41,69 @@ class Phone:
         return [message.text or "" for message in ET.fromstring(response.text)]
 
 
-def test_a_whole_conversation_to_a_booking_by_sms(bot: BotServer) -> None:
-    phone = Phone(bot, "+14155550142")
+def _to_the_phone_question(phone: Phone, name: str) -> str:
+    """Story, symptoms, a yes to the offer and the name: the phone question by SMS."""
     first = phone.text("hi")
     assert any("911" in text for text in first)
     phone.text("I had a microdiscectomy 8 weeks ago and it's slowly getting better")
     offer = phone.text("leg pain")
     assert any("YES" in text.upper() for text in offer)
     phone.text("yes")
-    # The sender's number fills the phone slot: after the name comes the preferred time.
-    asked = " ".join(phone.text("Ana Ruiz")).lower()
-    assert "when would suit you" in asked and "phone number" not in asked
-    done = phone.text("weekday mornings")
-    assert any("this number" in text for text in done)
-    confirmation = next(text for text in done if "CR-" in text)
-    request_id = "CR-" + confirmation.split("CR-")[1][:8]
+    asked = " ".join(phone.text(name))
+    assert "texting from" in asked and "Reply YES" in asked
+    assert phone.number[-4:] not in asked  # the number is not repeated back
+    return asked
+
+
+def _saved(bot: BotServer, done: list[str]) -> dict[str, Any]:
     for text in done:
         assert segments(text) <= 2
-    saved = bot.saved_request(request_id)
+    confirmation = next(text for text in done if "CR-" in text)
+    return bot.saved_request("CR-" + confirmation.split("CR-")[1][:8])
+
+
+def test_a_whole_conversation_to_a_booking_by_sms(bot: BotServer) -> None:
+    phone = Phone(bot, "+14155550142")
+    _to_the_phone_question(phone, "Ana Ruiz")
+    # The patient confirms the number they text from; then comes the preferred time.
+    asked = " ".join(phone.text("YES")).lower()
+    assert "when would suit you" in asked
+    done = phone.text("weekday mornings")
+    assert any("this number" in text for text in done)
+    saved = _saved(bot, done)
     assert saved["phone"] == "+14155550142"
     assert saved["channel"] == "twilio"
+    assert saved["patient_name"] == "Ana Ruiz"
+
+
+def test_by_sms_junk_then_another_number_to_call(bot: BotServer) -> None:
+    phone = Phone(bot, "+14155550146")
+    _to_the_phone_question(phone, "Ben Okafor")
+    # Junk is asked again, kindly, with the same question.
+    again = phone.text("hmm")
+    assert any("didn't quite get that" in text for text in again)
+    assert any("texting from" in text for text in again)
+    # The patient texts a different number: that one is saved, and not called "this number".
+    asked = " ".join(phone.text("call 415-555-0132 please")).lower()
+    assert "when would suit you" in asked
+    done = phone.text("tuesday afternoon")
+    assert not any("this number" in text for text in done)
+    assert any("ending in 0132" in text for text in done)
+    saved = _saved(bot, done)
+    assert saved["phone"] == "+14155550132"
+
+
+def test_by_sms_a_no_asks_for_the_number_to_call(bot: BotServer) -> None:
+    phone = Phone(bot, "+14155550147")
+    _to_the_phone_question(phone, "Cleo Park")
+    asked = " ".join(phone.text("no"))
+    assert "Which number should the clinic call" in asked and "texting from" not in asked
+    still = " ".join(phone.text("my work line"))
+    assert "didn't quite get that" in still and "Which number should the clinic call" in still
+    assert "when would suit you" in " ".join(phone.text("(510) 555-0188")).lower()
+    done = phone.text("any weekday morning")
+    assert any("ending in 0188" in text for text in done)
+    assert _saved(bot, done)["phone"] == "+15105550188"
 
 
 def test_a_red_flag_by_sms(bot: BotServer) -> None:
@@ -80,7 +124,5 @@ def test_stop_silences_the_number_until_start(bot: BotServer) -> None:
 
 
 def test_an_unsigned_request_never_reaches_the_bot(bot: BotServer) -> None:
-    response = requests.post(
-        bot.rasa_url + PATH, data={"From": "+14155550145", "Body": "hi"}, timeout=30
-    )
+    response = requests.post(bot.rasa_url + PATH, data={"From": "+14155550145", "Body": "hi"}, timeout=30)
     assert response.status_code == 403
