@@ -30,6 +30,7 @@ EVENTS = Table(
     Column("data", Text),
 )
 SMS_CHANNELS = ("twilio",)
+CHANNEL_LABELS = {"socketio": "website chat", "rest": "REST API"}
 FACT_SLOTS = ("surgery_type", "weeks_since_surgery", "pain_course", "pain_return_weeks", "symptoms")
 _READ_TYPES = ("user", "bot", "slot")
 
@@ -66,6 +67,13 @@ class Conversation:
     def is_sms(self) -> bool:
         """True for a text-message conversation."""
         return self.channel in SMS_CHANNELS
+
+    @property
+    def channel_label(self) -> str:
+        """How staff see the channel: "SMS", "website chat" or "REST API"."""
+        if self.is_sms:
+            return "SMS"
+        return CHANNEL_LABELS.get(self.channel, self.channel or "website chat")
 
 
 @dataclass(frozen=True)

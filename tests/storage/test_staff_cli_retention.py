@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot import cli
 from bot.storage import repository
 from bot.storage import staff_repository as repo
-from bot.storage.conversations import EVENTS, load_conversations
+from bot.storage.conversations import EVENTS, Conversation, load_conversations
 from bot.storage.models import AppointmentRequest, RedFlagEvent, StatusChange
 from bot.storage.staff_models import AuditEntry, StaffUser, init_staff_tables
 from bot.storage.store import ClinicStore
@@ -155,3 +155,12 @@ def test_lockout_counts_and_backs_off(db_url: str) -> None:
         repo.clear_failures(session, "user:a")
         assert repo.locked_until(session, ["user:a"], start) is None
     store.dispose()
+
+
+@pytest.mark.parametrize(
+    "channel, label",
+    [("twilio", "SMS"), ("socketio", "website chat"), ("rest", "REST API"), ("", "website chat"), ("other", "other")],
+)
+def test_staff_see_channels_by_plain_names(channel: str, label: str) -> None:
+    now = datetime.now(timezone.utc)
+    assert Conversation("c", now, now, channel=channel).channel_label == label
