@@ -5,12 +5,16 @@ The widget talks to Rasa's socket.io channel directly, with a token from the web
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import screenshot_path
-from tests.conversations.harness import BotServer
+from tests.conversations.harness import PROJECT_ROOT, BotServer, _wait_until_up, free_port
 
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 TURN_DONE = """n => document.getElementById('chat').getAttribute('aria-busy') === 'false'
@@ -207,4 +211,33 @@ def test_patient_markup_is_shown_as_text(web_stack: tuple[BotServer, str], brows
     _send(page, "<img src=x onerror=alert(1)>")
     assert "<img src=x onerror=alert(1)>" in _bot_text(page)
     assert dialogs == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def web_app_without_rasa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Only the web app, pointing the widget at a port where nothing listens."""
+    log = tmp_path_factory.mktemp("lonely-web") / "web.log"
+    web_port = free_port()
+    env = dict(os.environ, WEB_PORT=str(web_port), RASA_PORT=str(free_port()), SECRET_KEY="k" * 32)
+    with log.open("wb") as out:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "bot.web"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{web_port}/", web, 60)
+        yield f"http://127.0.0.1:{web_port}"
+    finally:
+        web.terminate()
+        web.wait(timeout=20)
+
+
+def test_when_the_assistant_is_down_the_patient_is_told_whom_to_call(web_app_without_rasa: str, browser: Any) -> None:
+    page = _open_chat(browser, web_app_without_rasa, "phone")
+    page.get_by_text("Trying to reach the assistant").wait_for(timeout=10_000)
+    page.get_by_label("Your message").fill("my back hurts")
+    page.keyboard.press("Enter")
+    page.get_by_text("The assistant is not available right now; please call").wait_for(timeout=20_000)
+    assert "(555) 010-0123" in _bot_text(page)
+    assert page.get_by_label("Your message").is_enabled()
     page.close()
