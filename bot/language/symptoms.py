@@ -207,7 +207,13 @@ class _Placer:
         return self._chain(self.by_end[i], forward=False) if i in self.by_end else []
 
     def listed_before(self, site: Candidate) -> list[Candidate]:
-        """Body parts listed before a lexicon pain site ("my legs and back ache")."""
+        """Body parts listed before a lexicon pain site that starts with one ("my legs and back ache").
+
+        A site that starts with its pain word lists nothing before it: "numb feet and an aching
+        back" puts no ache in the feet.
+        """
+        if site.start not in self.by_start and self._bare_back(site.start) is None:
+            return []
         return self._chain(site, forward=False)[1:]
 
 
