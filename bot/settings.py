@@ -39,6 +39,7 @@ class Settings:
     web_port: int = 8000
     public_url: str = "http://localhost:5005"
     twilio_auth_token: str = ""
+    sms_continue_days: int = 7
     secret_key: str = field(default="", repr=False)
     staff_idle_minutes: int = 15
     staff_cookie_secure: bool = False
@@ -78,6 +79,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         web_port=int(env.get("WEB_PORT") or Settings.web_port),
         public_url=(env.get("PUBLIC_URL") or Settings.public_url).rstrip("/"),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+        sms_continue_days=int(env.get("SMS_CONTINUE_DAYS") or Settings.sms_continue_days),
         secret_key=env.get("SECRET_KEY", ""),
         staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or Settings.staff_idle_minutes),
         staff_cookie_secure=env.get("STAFF_COOKIE_SECURE", "").strip().lower() in ("1", "true", "yes"),

@@ -16,6 +16,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, in
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.sessions import SMS_CHANNELS
 from bot.storage.models import AppointmentRequest, RedFlagEvent
 
 EVENTS = Table(
@@ -29,7 +30,6 @@ EVENTS = Table(
     Column("action_name", String(255)),
     Column("data", Text),
 )
-SMS_CHANNELS = ("twilio",)
 CHANNEL_LABELS = {"socketio": "website chat", "rest": "REST API"}
 FACT_SLOTS = ("surgery_type", "weeks_since_surgery", "pain_course", "pain_return_weeks", "symptoms")
 _READ_TYPES = ("user", "bot", "slot")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -11,6 +12,9 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from bot.channels.sms_segments import segments
+from bot.channels.twilio import sms_conversation_id
+from bot.storage.conversations import EVENTS
+from bot.storage.db import make_engine
 from tests.conversations.harness import TWILIO_TEST_TOKEN, BotServer
 
 pytestmark = pytest.mark.servers
@@ -126,3 +130,49 @@ def test_stop_silences_the_number_until_start(bot: BotServer) -> None:
 def test_an_unsigned_request_never_reaches_the_bot(bot: BotServer) -> None:
     response = requests.post(bot.rasa_url + PATH, data={"From": "+14155550145", "Body": "hi"}, timeout=30)
     assert response.status_code == 403
+
+
+def _days_pass(bot: BotServer, phone: Phone, days: float) -> None:
+    """Move every event of the phone's conversation ``days`` into the past, as if time had passed."""
+    sender = sms_conversation_id(phone.number, TWILIO_TEST_TOKEN)
+    shift = days * 24 * 60 * 60
+    engine = make_engine(bot.database_url)
+    try:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                EVENTS.select().where(EVENTS.c.sender_id == sender).with_only_columns(EVENTS.c.id, EVENTS.c.data)
+            ).all()
+            assert rows
+            for row in rows:
+                data = json.loads(row.data)
+                data["timestamp"] -= shift
+                connection.execute(
+                    EVENTS.update()
+                    .where(EVENTS.c.id == row.id)
+                    .values(timestamp=data["timestamp"], data=json.dumps(data))
+                )
+    finally:
+        engine.dispose()
+
+
+def test_an_answer_texted_two_days_later_continues_the_conversation(bot: BotServer) -> None:
+    phone = Phone(bot, "+14155550177")
+    phone.text("hi")
+    asked = " ".join(phone.text("I had a lumbar fusion 5 months ago"))
+    assert "How has your pain behaved" in asked
+    _days_pass(bot, phone, 2)
+    # No introduction again: the reply answers the question the patient was left with.
+    answer = " ".join(phone.text("it never got better"))
+    assert "911" not in answer and "front-desk assistant" not in answer
+    assert "Which of these do you notice" in answer
+
+
+def test_a_text_weeks_later_starts_afresh(bot: BotServer) -> None:
+    phone = Phone(bot, "+14155550178")
+    phone.text("hi")
+    phone.text("I had a lumbar fusion 5 months ago")
+    _days_pass(bot, phone, 30)
+    again = " ".join(phone.text("hello again"))
+    assert "front-desk assistant" in again
+    # "5 months ago" was a month ago: the old facts are forgotten, so the surgery is asked again.
+    assert "What kind of back surgery" in " ".join(phone.text("my back still hurts"))
