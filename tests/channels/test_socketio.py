@@ -85,6 +85,13 @@ class Patient:
     async def say(self, text: str, session_id: str | None = None) -> None:
         await self.client.emit("user_uttered", {"message": text, "session_id": session_id or self.session_id})
 
+    async def wait_for_turn(self, seconds: float = 5.0) -> None:
+        """Until the server says the bot's turn is over (``turn_complete``)."""
+        for _ in range(int(seconds * 20)):
+            if self.turns:
+                return
+            await asyncio.sleep(0.05)
+
     async def wait_for(self, count: int, seconds: float = 5.0) -> None:
         for _ in range(int(seconds * 20)):
             if len(self.received) >= count:
@@ -130,11 +137,7 @@ def test_ours_delivers_with_session_persistence() -> None:
             await patient.connect(url)
             assert await patient.start_session(token_for(conversation)) == conversation
             await patient.say("  /restart")
-            await patient.wait_for(2)
-            for _ in range(40):
-                if patient.turns:
-                    break
-                await asyncio.sleep(0.05)
+            await patient.wait_for_turn()
             await patient.client.disconnect()
             return patient
 
@@ -160,10 +163,7 @@ def test_a_failed_turn_is_reported_without_details() -> None:
             await patient.connect(url)
             await patient.start_session()
             await patient.say("hello")
-            for _ in range(100):
-                if patient.turns:
-                    break
-                await asyncio.sleep(0.05)
+            await patient.wait_for_turn()
             await patient.client.disconnect()
             return patient
 
