@@ -38,7 +38,10 @@ class Settings:
     actions_port: int = 5055
     web_port: int = 8000
     public_url: str = "http://localhost:5005"
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_account_sid: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
     sms_continue_days: int = 7
     secret_key: str = field(default="", repr=False)
     staff_idle_minutes: int = 15
@@ -79,6 +82,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         web_port=int(env.get("WEB_PORT") or Settings.web_port),
         public_url=(env.get("PUBLIC_URL") or Settings.public_url).rstrip("/"),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
+        twilio_from_number=env.get("TWILIO_FROM_NUMBER", "").strip(),
+        twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
         sms_continue_days=int(env.get("SMS_CONTINUE_DAYS") or Settings.sms_continue_days),
         secret_key=env.get("SECRET_KEY", ""),
         staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or Settings.staff_idle_minutes),

@@ -32,6 +32,24 @@ def test_environment_overrides() -> None:
     assert settings.staff_cookie_secure is True
 
 
+def test_twilio_settings_for_texting_patients() -> None:
+    assert load_settings({}).twilio_account_sid == ""
+    assert load_settings({}).twilio_from_number == "" and load_settings({}).twilio_messaging_service_sid == ""
+    settings = load_settings(
+        {
+            "TWILIO_ACCOUNT_SID": " AC0123456789abcdef0123456789abcdef ",
+            "TWILIO_AUTH_TOKEN": "token-value",
+            "TWILIO_FROM_NUMBER": "+15550100199",
+            "TWILIO_MESSAGING_SERVICE_SID": "MG0123456789abcdef0123456789abcdef",
+        }
+    )
+    assert settings.twilio_account_sid == "AC0123456789abcdef0123456789abcdef"
+    assert settings.twilio_auth_token == "token-value"
+    assert settings.twilio_from_number == "+15550100199"
+    assert settings.twilio_messaging_service_sid == "MG0123456789abcdef0123456789abcdef"
+    assert "token-value" not in repr(settings)
+
+
 def test_the_rasa_http_api_is_never_enabled_and_everything_listens_on_loopback() -> None:
     commands = server_commands(Settings(), "models/x.tar.gz")
     assert set(commands) == {"actions", "rasa", "web"}

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage import sms_models  # noqa: F401 - registers clinic_sms_opt_outs on Base
+from bot.storage import sms_models, staff_models  # noqa: F401 - register clinic_sms_opt_outs and the staff tables
 from bot.storage.models import Base
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.conversations import EVENTS, has_events_table, load_conversations
 from bot.storage.models import AppointmentRequest, RedFlagEvent, StatusChange
+from bot.storage.staff_models import StaffText
 
 
 @dataclass(frozen=True)
@@ -21,17 +22,18 @@ class Deleted:
     events: int = 0
     requests: int = 0
     red_flags: int = 0
+    staff_texts: int = 0
 
     def describe(self) -> str:
         """A one-line summary without any personal data (for the audit log and the CLI)."""
         return (
             f"conversations={self.conversations} events={self.events} "
-            f"requests={self.requests} red_flags={self.red_flags}"
+            f"requests={self.requests} red_flags={self.red_flags} staff_texts={self.staff_texts}"
         )
 
 
 def delete_conversations(session: Session, conversation_ids: Iterable[str]) -> Deleted:
-    """Delete the tracker events, requests, red-flag events and their status changes of these ids."""
+    """Delete the tracker events, requests, red-flag events, their status changes and staff texts of these ids."""
     ids = sorted(set(conversation_ids))
     if not ids:
         return Deleted()
@@ -49,19 +51,24 @@ def delete_conversations(session: Session, conversation_ids: Iterable[str]) -> D
             )
     session.execute(delete(AppointmentRequest).where(AppointmentRequest.conversation_id.in_(ids)))
     session.execute(delete(RedFlagEvent).where(RedFlagEvent.conversation_id.in_(ids)))
+    texts = session.execute(delete(StaffText).where(StaffText.conversation_id.in_(ids))).rowcount or 0
     session.flush()
-    return Deleted(len(ids), int(events), len(request_ids), len(flag_ids))
+    return Deleted(len(ids), int(events), len(request_ids), len(flag_ids), int(texts))
 
 
 def conversations_older_than(session: Session, cutoff: datetime) -> list[str]:
-    """Ids of conversations whose last activity (tracker event or clinic row) is before ``cutoff``."""
+    """Ids of conversations whose last activity (tracker event, clinic row, staff text) is before ``cutoff``."""
     last: dict[str, datetime] = {}
     if has_events_table(session.get_bind()):
         query = select(EVENTS.c.sender_id, func.max(EVENTS.c.timestamp)).group_by(EVENTS.c.sender_id)
         for sender_id, timestamp in session.execute(query):
             last[sender_id] = datetime.fromtimestamp(timestamp or 0.0, tz=cutoff.tzinfo)
-    for model in (AppointmentRequest, RedFlagEvent):
-        query = select(model.conversation_id, func.max(model.created_at)).group_by(model.conversation_id)
+    for model, column in (
+        (AppointmentRequest, AppointmentRequest.created_at),
+        (RedFlagEvent, RedFlagEvent.created_at),
+        (StaffText, StaffText.sent_at),
+    ):
+        query = select(model.conversation_id, func.max(column)).group_by(model.conversation_id)
         for conversation_id, created_at in session.execute(query):
             if created_at is not None and created_at.tzinfo is None:
                 created_at = created_at.replace(tzinfo=cutoff.tzinfo)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from sqlalchemy import Boolean, CheckConstraint, Column, Index, Integer, String, Text
 from sqlalchemy.engine import Engine
 
-from bot.storage.models import STAFF_NAME_MAX, Base, UTCDateTime, utcnow
+from bot.storage.models import CONVERSATION_ID_MAX, STAFF_NAME_MAX, Base, UTCDateTime, utcnow
 
 STAFF_ROLES = ("staff", "admin")
 USERNAME_MAX = 64
+STAFF_TEXT_STATUSES = ("sent", "failed")
 
 
 class StaffUser(Base):
@@ -68,6 +69,34 @@ class AuditEntry(Base):
     action = Column(String(32), nullable=False)
     target = Column(String(255), nullable=False, default="")
     detail = Column(Text, nullable=False, default="")
+
+
+class StaffText(Base):
+    """A text message a staff member sent (or tried to send) to the patient of an SMS conversation.
+
+    ``twilio_sid`` is Twilio's message SID when it accepted the message; ``failure`` says why it
+    did not (kind, HTTP status, Twilio error code; never the number or Twilio's error text).
+    The number is not stored: it is the conversation's.
+    """
+
+    __tablename__ = "clinic_staff_texts"
+    __table_args__ = (
+        CheckConstraint("status IN ('sent', 'failed')", name="ck_clinic_staff_text_status"),
+        Index("ix_clinic_staff_text_conversation", "conversation_id", "sent_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(CONVERSATION_ID_MAX), nullable=False)
+    staff_username = Column(String(STAFF_NAME_MAX), nullable=False)
+    body = Column(Text, nullable=False)
+    sent_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    status = Column(String(16), nullable=False)
+    twilio_sid = Column(String(64), nullable=True)
+    failure = Column(String(64), nullable=False, default="")
+
+    def __repr__(self) -> str:
+        """Identify the row without the message (reprs end up in logs)."""
+        return f"<StaffText {self.id} status={self.status}>"
 
 
 def init_staff_tables(engine: Engine) -> None:

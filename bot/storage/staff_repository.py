@@ -16,8 +16,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.storage.models import STAFF_NAME_MAX
-from bot.storage.staff_models import STAFF_ROLES, USERNAME_MAX, AuditEntry, LoginThrottle, StaffSession, StaffUser
+from bot.storage.models import CONVERSATION_ID_MAX, STAFF_NAME_MAX
+from bot.storage.staff_models import (
+    STAFF_ROLES,
+    STAFF_TEXT_STATUSES,
+    USERNAME_MAX,
+    AuditEntry,
+    LoginThrottle,
+    StaffSession,
+    StaffText,
+    StaffUser,
+)
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take as long.
@@ -221,3 +230,47 @@ def list_audit(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[
     total = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit).offset(offset)
     return list(session.execute(query).scalars()), int(total)
+
+
+# --- texts to patients ---------------------------------------------------------------------
+
+
+def record_staff_text(
+    session: Session,
+    *,
+    conversation_id: str,
+    staff_username: str,
+    body: str,
+    sent_at: datetime,
+    status: str,
+    twilio_sid: str | None = None,
+    failure: str = "",
+) -> StaffText:
+    """Add one staff text (``status`` "sent" with Twilio's SID, or "failed" with why) and flush it.
+
+    Raises:
+        ValueError: an unknown status, an empty body or an over-long conversation id.
+
+    """
+    if status not in STAFF_TEXT_STATUSES:
+        raise ValueError(f"the status must be one of {', '.join(STAFF_TEXT_STATUSES)}")
+    if not body or not conversation_id or len(conversation_id) > CONVERSATION_ID_MAX:
+        raise ValueError("a staff text needs a body and a conversation id")
+    text = StaffText(
+        conversation_id=conversation_id,
+        staff_username=(staff_username or "?")[:STAFF_NAME_MAX],
+        body=body,
+        sent_at=sent_at,
+        status=status,
+        twilio_sid=twilio_sid,
+        failure=failure[:64],
+    )
+    session.add(text)
+    session.flush()
+    return text
+
+
+def list_staff_texts(session: Session, conversation_id: str) -> list[StaffText]:
+    """The texts staff sent in one conversation, oldest first."""
+    query = select(StaffText).where(StaffText.conversation_id == conversation_id)
+    return list(session.execute(query.order_by(StaffText.sent_at, StaffText.id)).scalars())

@@ -6,6 +6,7 @@ import logging
 import secrets
 from pathlib import Path
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -64,11 +65,17 @@ def _dispose_staff_store(app: Starlette) -> None:
         app.state.staff_store = None
 
 
-def create_app(settings: Settings | None = None, *, staff_policy: StaffPolicy | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    staff_policy: StaffPolicy | None = None,
+    sms_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
     """Build the web app.
 
     ``settings`` defaults to :func:`load_settings`; ``staff_policy`` to
-    :func:`load_staff_policy` (idle logoff, lockout).
+    :func:`load_staff_policy` (idle logoff, lockout). ``sms_transport`` replaces the network
+    for staff texts to patients (tests pass an ``httpx.MockTransport``).
     """
     settings = settings or load_settings()
     secret = session_secret(settings)
@@ -98,4 +105,5 @@ def create_app(settings: Settings | None = None, *, staff_policy: StaffPolicy | 
     app.state.chat_token_key = secret  # the socket.io channel checks chat tokens with SECRET_KEY
     app.state.staff_policy = staff_policy or load_staff_policy(settings)
     app.state.staff_store = None  # built on the first staff request (bot.web.staff.auth.store)
+    app.state.sms_transport = sms_transport  # None: Twilio's API over the network (bot.sms_outbound)
     return app

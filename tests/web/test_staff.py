@@ -35,6 +35,7 @@ PROTECTED_GET = [
 ]
 PROTECTED_POST = [
     "/staff/logout",
+    "/staff/conversations/conv-a/sms",
     "/staff/queues/requests/1/status",
     "/staff/queues/red-flags/1/status",
     "/staff/users",

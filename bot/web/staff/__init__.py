@@ -1,10 +1,10 @@
-"""Staff review behind a login: conversations, transcripts, queues, export, audit and users."""
+"""Staff review behind a login: conversations, transcripts, texts to patients, queues, export, audit and users."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bot.web.staff import admin, auth, conversations, export, queues
+from bot.web.staff import admin, auth, conversations, export, queues, texts
 
 
 def routes() -> list[BaseRoute]:
@@ -21,6 +21,7 @@ def routes() -> list[BaseRoute]:
         Route(
             "/staff/conversations/{conversation_id}", conversations.transcript, methods=["GET"], name="staff_transcript"
         ),
+        Route("/staff/conversations/{conversation_id}/sms", texts.send_text, methods=["POST"], name="staff_send_text"),
         Route("/staff/queues/red-flags", queues.red_flag_queue, methods=["GET"], name="staff_red_flags"),
         Route("/staff/queues/requests", queues.request_queue, methods=["GET"], name="staff_requests"),
         Route(

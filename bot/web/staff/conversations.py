@@ -1,4 +1,4 @@
-"""Staff pages: the filtered conversation list and one conversation's transcript."""
+"""Staff pages: the filtered conversation list and one conversation's transcript (with staff texts)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.clinical.engine import Facts, assess
-from bot.storage import repository
+from bot.sms_outbound import MAX_BODY_CHARS, OutboundSmsConfig, is_sendable_number
+from bot.storage import opt_outs, repository
 from bot.storage import staff_repository as repo
 from bot.storage.conversations import (
     FACT_SLOTS,
@@ -20,6 +22,7 @@ from bot.storage.conversations import (
     load_conversation,
     search_conversations,
 )
+from bot.storage.staff_models import StaffText
 from bot.vocabulary import FINDING_CODES
 from bot.web.staff.auth import current_user, render, require, store
 
@@ -123,17 +126,80 @@ def explain_findings(facts: dict[str, Any]) -> list[FindingView]:
     return [FindingView(f.code, f.title, f.reasons) for f in result.findings]
 
 
-@require()
-async def transcript(request: Request) -> Response:
-    """``GET /staff/conversations/{conversation_id}``: turns, assessment card, red flags (audited)."""
-    conversation_id = request.path_params["conversation_id"]
+SMS_NOTICES = {
+    "sent": ("status", "Text sent to the patient."),
+    "failed": (
+        "error",
+        "The text could not be sent (it is listed below as not sent). Try again later, or call the patient.",
+    ),
+    "opted_out": ("error", "Not sent: this number has opted out of texts (STOP)."),
+    "not_configured": ("error", "Not sent: texting patients is not configured."),
+}
+"""What the transcript says after a text (``?sms=<code>``; the code is all the URL holds)."""
+
+SMS_PROBLEMS = {
+    "empty": "Write a message first.",
+    "too_long": (
+        f"The message is too long for two text segments: at most {MAX_BODY_CHARS} characters, "
+        "fewer with emoji or letters outside the SMS alphabet."
+    ),
+    "control_characters": "The message holds characters that can't be sent by text.",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the transcript: a patient or bot turn, or a text a staff member sent."""
+
+    speaker: str  # "patient" | "bot" | "staff"
+    at: datetime
+    text: str
+    custom: dict[str, Any] | None = None
+    staff_username: str = ""
+    sent: bool = True
+
+
+def timeline(conv: Conversation, texts: list[StaffText]) -> list[TimelineEntry]:
+    """The conversation's turns and the staff texts, interleaved by time (a turn first on a tie)."""
+    entries = [(turn.at, 0, TimelineEntry(turn.speaker, turn.at, turn.text, turn.custom)) for turn in conv.turns]
+    for text in texts:
+        entry = TimelineEntry("staff", text.sent_at, text.body, None, text.staff_username, text.status == "sent")
+        entries.append((text.sent_at, 1, entry))
+    return [entry for _at, _order, entry in sorted(entries, key=lambda item: (item[0], item[1]))]
+
+
+@dataclass(frozen=True)
+class SmsPanel:
+    """Whether the transcript offers "Text the patient", and why not."""
+
+    offered: bool = False  # an SMS conversation with a number Twilio can text
+    configured: bool = False
+    opted_out: bool = False
+    max_chars: int = MAX_BODY_CHARS
+
+
+def sms_panel(request: Request, session: Session, conv: Conversation) -> SmsPanel:
+    """The panel of ``conv``: not offered for web conversations."""
+    if not conv.is_sms or not is_sendable_number(conv.sms_phone):
+        return SmsPanel()
+    configured = OutboundSmsConfig.from_settings(request.app.state.settings) is not None
+    return SmsPanel(True, configured, opt_outs.is_opted_out(session, conv.sms_phone))
+
+
+def transcript_page(
+    request: Request, conversation_id: str, *, draft: str = "", problem: str = "", status: int = 200
+) -> Response:
+    """The transcript page (audited as a view); ``draft`` and ``problem`` refill the text form."""
     user = current_user(request)
+    notice = SMS_NOTICES.get(request.query_params.get("sms", "")) if request.method == "GET" else None
     with store(request).transaction() as session:
         conv: Conversation | None = load_conversation(session, conversation_id)
         if conv is None:
             return render(request, "staff/not_found.html", {}, 404)
         requests = repository.list_appointment_requests(session, conversation_id=conversation_id)
         flags = repository.list_red_flag_events(session, conversation_id=conversation_id)
+        texts = repo.list_staff_texts(session, conversation_id)
+        panel = sms_panel(request, session, conv)
         repo.audit(session, user.username, "view_transcript", target=conversation_id)
     return render(
         request,
@@ -144,5 +210,17 @@ async def transcript(request: Request) -> Response:
             "explained": explain_findings(conv.facts),
             "requests": requests,
             "flags": flags,
+            "timeline": timeline(conv, texts),
+            "sms": panel,
+            "sms_notice": notice,
+            "sms_draft": draft,
+            "sms_problem": SMS_PROBLEMS.get(problem, ""),
         },
+        status,
     )
+
+
+@require()
+async def transcript(request: Request) -> Response:
+    """``GET /staff/conversations/{conversation_id}``: turns, staff texts, assessment card, red flags (audited)."""
+    return transcript_page(request, request.path_params["conversation_id"])

@@ -1,0 +1,281 @@
+"""Staff text a patient from an SMS conversation's transcript, on SQLite and PostgreSQL.
+
+Twilio is an ``httpx.MockTransport``: no test touches the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from bot.storage import opt_outs
+from bot.storage import staff_repository as repo
+from bot.storage.staff_models import StaffText, init_staff_tables
+from bot.storage.store import ClinicStore
+from bot.web import create_app
+from bot.web.staff.auth import StaffPolicy
+from tests.web.conftest import SETTINGS
+from tests.web.staff_support import T0, Staff, assessed_conversation, staff, write_conversation
+
+__all__ = ["staff"]
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "twilio-test-auth-token"
+CLINIC_NUMBER = "+15550100199"
+PATIENT = "+13125550188"
+MESSAGE_SID = "SM" + "fedcba9876543210" * 2
+TWILIO_SETTINGS = replace(
+    SETTINGS, twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from_number=CLINIC_NUMBER
+)
+SMS_URL = "/staff/conversations/conv-sms/sms"
+WORDS = "Hi, it’s Spine Care North. Dr. Patel can see you Tuesday; reply or call us."
+SENT_WORDS = "Hi, it's Spine Care North. Dr. Patel can see you Tuesday; reply or call us."  # GSM-7 apostrophe
+
+
+class FakeTwilio:
+    """Twilio's Messages API: records each request, answers with ``reply`` (or raises it)."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.reply: tuple[int, object] | Exception = (201, {"sid": MESSAGE_SID, "status": "queued"})
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        status, payload = self.reply
+        if isinstance(payload, str):
+            return httpx.Response(status, text=payload)
+        return httpx.Response(status, json=payload)
+
+
+@pytest.fixture
+def twilio() -> FakeTwilio:
+    return FakeTwilio()
+
+
+@pytest.fixture
+def texting(db_url: str, twilio: FakeTwilio) -> Iterator[Staff]:
+    """A staff app with texting configured, Twilio mocked, a nurse signed in, an SMS and a web conversation."""
+    settings = replace(TWILIO_SETTINGS, database_url=db_url)
+    app = create_app(settings, staff_policy=StaffPolicy(), sms_transport=httpx.MockTransport(twilio.handle))
+    store = ClinicStore(db_url)
+    init_staff_tables(store.engine)
+    with TestClient(app) as client:
+        helper = Staff(db_url, client, store)
+        _seed(helper)
+        helper.add_user("nurse")
+        helper.login("nurse")
+        yield helper
+    store.dispose()
+
+
+def _seed(helper: Staff) -> None:
+    sms = assessed_conversation(T0, channel="twilio", metadata={"phone": PATIENT})
+    write_conversation(helper.url, "conv-sms", sms)
+    write_conversation(helper.url, "conv-a", assessed_conversation(T0 + 60))
+
+
+def _texts(helper: Staff) -> list[StaffText]:
+    with helper.store.transaction() as session:
+        return list(session.execute(select(StaffText).order_by(StaffText.id)).scalars())
+
+
+def _form_of(request: httpx.Request) -> dict[str, str]:
+    fields = parse_qs(request.content.decode("utf-8"), keep_blank_values=True)
+    return {key: values[0] for key, values in fields.items()}
+
+
+def test_the_form_is_offered_on_an_sms_transcript(texting: Staff) -> None:
+    html = texting.client.get("/staff/conversations/conv-sms").text
+    assert "<h2>Text the patient</h2>" in html
+    assert '<form method="post" action="/staff/conversations/conv-sms/sms"' in html
+    assert '<label for="sms-body">' in html and '<textarea id="sms-body" name="body"' in html
+    assert re.search(
+        r'action="/staff/conversations/conv-sms/sms" class="stacked">\s*<input type="hidden" name="csrf"', html
+    )
+    assert 'maxlength="306"' in html
+
+
+def test_a_text_is_sent_recorded_audited_and_shown(texting: Staff, twilio: FakeTwilio) -> None:
+    answer = texting.post(SMS_URL, {"body": WORDS, "To": "+19995550100", "to": "+19995550100"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/conversations/conv-sms?sms=sent"
+    assert answer.headers["cache-control"] == "no-store"
+
+    (request,) = twilio.requests
+    assert request.method == "POST"
+    assert str(request.url) == f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    expected_auth = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    assert request.headers["authorization"] == f"Basic {expected_auth}"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    # the number is the conversation's, never the form's
+    assert _form_of(request) == {"To": PATIENT, "Body": SENT_WORDS, "From": CLINIC_NUMBER}
+
+    (text,) = _texts(texting)
+    assert (text.conversation_id, text.staff_username, text.body) == ("conv-sms", "nurse", SENT_WORDS)
+    assert (text.status, text.twilio_sid, text.failure) == ("sent", MESSAGE_SID, "")
+    assert text.sent_at.tzinfo is not None
+    assert ("nurse", "sms_sent", "conv-sms", f"text={text.id} sid={MESSAGE_SID}") in texting.audit_actions()
+    for _actor, _action, target, detail in texting.audit_actions():
+        assert PATIENT not in target + detail and "Patel" not in detail
+
+    page = texting.client.get(answer.headers["location"]).text
+    assert '<p class="notice" role="status">Text sent to the patient.</p>' in page
+    html = page[page.index("<h2>Transcript</h2>") :]
+    assert "Staff text by nurse</span>" in html
+    assert "Dr. Patel can see you Tuesday" in html
+    # the text comes after the last turn of the conversation (it was sent days later)
+    assert html.index("burning down my leg") < html.index("Staff text by nurse") < html.index("Dr. Patel")
+
+
+def test_staff_texts_are_interleaved_with_the_turns_by_time(texting: Staff) -> None:
+    with texting.store.transaction() as session:
+        repo.record_staff_text(
+            session,
+            conversation_id="conv-sms",
+            staff_username="frontdesk",
+            body="Sorry for the wait <b>today</b>",
+            sent_at=datetime.fromtimestamp(T0 + 15, tz=timezone.utc),
+            status="failed",
+            failure="network",
+        )
+    page = texting.client.get("/staff/conversations/conv-sms").text
+    html = page[page.index("<h2>Transcript</h2>") :]
+    assert (
+        html.index("6 weeks ago") < html.index("Staff text by frontdesk (not sent)") < html.index("worse than before")
+    )
+    assert "Sorry for the wait &lt;b&gt;today&lt;/b&gt;" in html
+
+
+def test_not_configured_shows_so_and_sends_nothing(staff: Staff) -> None:
+    _seed(staff)
+    staff.add_user("nurse")
+    staff.login("nurse")
+    html = staff.client.get("/staff/conversations/conv-sms").text
+    assert "Texting patients is not configured." in html
+    assert "<textarea" not in html
+    answer = staff.post(SMS_URL, {"body": "Hello"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/conversations/conv-sms?sms=not_configured"
+    assert "Not sent: texting patients is not configured." in staff.client.get(answer.headers["location"]).text
+    assert _texts(staff) == []
+    assert ("nurse", "sms_refused", "conv-sms", "not_configured") in staff.audit_actions()
+
+
+def test_an_opted_out_number_gets_nothing(texting: Staff, twilio: FakeTwilio) -> None:
+    with texting.store.transaction() as session:
+        opt_outs.record_opt_out(session, PATIENT)
+    html = texting.client.get("/staff/conversations/conv-sms").text
+    assert "This number has opted out of texts (STOP)" in html and "<textarea" not in html
+    answer = texting.post(SMS_URL, {"body": "Hello"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/conversations/conv-sms?sms=opted_out"
+    assert twilio.requests == [] and _texts(texting) == []
+    assert ("nurse", "sms_refused", "conv-sms", "opted_out") in texting.audit_actions()
+    # START brings the form back
+    with texting.store.transaction() as session:
+        opt_outs.record_opt_in(session, PATIENT)
+    assert "<textarea" in texting.client.get("/staff/conversations/conv-sms").text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "Write a message first."),
+        ("  \r\n  ", "Write a message first."),
+        ("x" * 307, "The message is too long for two text segments"),
+        ("Feeling better? 🙂 " + "y" * 116, "The message is too long for two text segments"),  # UCS-2: 135 units
+        ("Call us\x00 now", "The message holds characters that can&#39;t be sent by text."),
+    ],
+)
+def test_empty_or_too_long_texts_are_refused(texting: Staff, twilio: FakeTwilio, body: str, message: str) -> None:
+    answer = texting.post(SMS_URL, {"body": body})
+    assert answer.status_code == 400
+    assert message in answer.text
+    assert "<textarea" in answer.text
+    if body.strip() and "\x00" not in body:
+        assert body in answer.text  # the draft is kept
+    assert twilio.requests == [] and _texts(texting) == []
+
+
+def test_the_longest_texts_that_fit_are_sent(texting: Staff, twilio: FakeTwilio) -> None:
+    assert texting.post(SMS_URL, {"body": "x" * 306}).status_code == 303
+    assert texting.post(SMS_URL, {"body": "Feeling better? 🙂 " + "y" * 115}).status_code == 303
+    assert [len(_form_of(request)["Body"]) for request in twilio.requests] == [306, 133]
+
+
+def test_without_csrf_nothing_is_sent(texting: Staff, twilio: FakeTwilio) -> None:
+    assert texting.client.post(SMS_URL, data={"body": "Hello"}).status_code == 403
+    assert texting.client.post(SMS_URL, data={"body": "Hello", "csrf": "forged"}).status_code == 403
+    assert twilio.requests == [] and _texts(texting) == []
+
+
+def test_signed_out_staff_are_sent_to_login(texting: Staff, twilio: FakeTwilio) -> None:
+    texting.post("/staff/logout", {})
+    answer = texting.client.post(SMS_URL, data={"body": "Hello"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/staff/login"
+    assert twilio.requests == [] and _texts(texting) == []
+
+
+def test_only_post_is_allowed(texting: Staff) -> None:
+    assert texting.client.get(SMS_URL).status_code == 405
+
+
+def test_web_conversations_have_no_form_and_refuse_texts(texting: Staff, twilio: FakeTwilio) -> None:
+    html = texting.client.get("/staff/conversations/conv-a").text
+    assert "Text the patient" not in html and "<textarea" not in html
+    answer = texting.post("/staff/conversations/conv-a/sms", {"body": "Hello", "To": PATIENT})
+    assert answer.status_code == 400
+    assert "Texts can only be sent in SMS conversations." in answer.text
+    assert texting.post("/staff/conversations/nope/sms", {"body": "Hello"}).status_code == 404
+    assert twilio.requests == [] and _texts(texting) == []
+
+
+TWILIO_ERROR = "The 'To' number +13125550188 is not a valid phone number."
+
+
+@pytest.mark.parametrize(
+    ("reply", "failure"),
+    [
+        ((400, {"code": 21211, "message": TWILIO_ERROR, "status": 400}), "rejected status=400 code=21211"),
+        ((401, {"code": 20003, "message": "Authenticate", "status": 401}), "rejected status=401 code=20003"),
+        ((500, "<html>Internal error for +13125550188</html>"), "unavailable status=500"),
+        ((201, {"status": "queued"}), "bad_response status=201"),
+        (httpx.ConnectError(f"could not reach Twilio for {PATIENT}"), "network"),
+        (httpx.ReadTimeout("timed out"), "network"),
+    ],
+)
+def test_twilio_errors_are_kind_recorded_and_leak_nothing(
+    texting: Staff,
+    twilio: FakeTwilio,
+    caplog: pytest.LogCaptureFixture,
+    reply: tuple[int, object] | Exception,
+    failure: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    twilio.reply = reply
+    answer = texting.post(SMS_URL, {"body": "Your MRI results are in"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/staff/conversations/conv-sms?sms=failed"
+    html = texting.client.get(answer.headers["location"]).text
+    assert "The text could not be sent" in html and 'role="alert"' in html
+    assert "not a valid phone number" not in html and "Internal error" not in html and "could not reach" not in html
+    assert "Staff text by nurse (not sent)" in html
+
+    (text,) = _texts(texting)
+    assert (text.status, text.twilio_sid, text.failure) == ("failed", None, failure)
+    assert ("nurse", "sms_failed", "conv-sms", failure) in texting.audit_actions()
+    logs = " ".join(record.getMessage() for record in caplog.records)
+    assert "staff text not sent" in logs or "unreadable answer" in logs
+    assert PATIENT not in logs and "MRI" not in logs and "3125550188" not in logs
