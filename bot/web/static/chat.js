@@ -516,11 +516,15 @@
     }
     clearSuggestions();
     setBusy(true);
+    if (!ready) {
+      status.textContent = "Connecting to the assistant…";
+    }
     if (!(await whenReady(CONNECT_WAIT_MS))) {
       setBusy(false);
       addBubble("bot", taken ? "Please start a new conversation to go on here." : unavailableText);
       return;
     }
+    status.textContent = "The assistant is writing…";
     addBubble("patient", message);
     history.push({ who: "patient", text: message });
     saveHistory();
