@@ -279,3 +279,14 @@ def test_twilio_errors_are_kind_recorded_and_leak_nothing(
     logs = " ".join(record.getMessage() for record in caplog.records)
     assert "staff text not sent" in logs or "unreadable answer" in logs
     assert PATIENT not in logs and "MRI" not in logs and "3125550188" not in logs
+
+
+def test_a_double_submit_sends_once(texting: Staff, twilio: FakeTwilio) -> None:
+    assert texting.post(SMS_URL, {"body": WORDS}).headers["location"].endswith("?sms=sent")
+    again = texting.post(SMS_URL, {"body": WORDS})
+    assert again.headers["location"].endswith("?sms=duplicate")
+    assert "not sent again" in texting.client.get(again.headers["location"]).text
+    assert len(twilio.requests) == 1 and len(_texts(texting)) == 1
+    # A different text goes out.
+    assert texting.post(SMS_URL, {"body": "Please call us back today."}).headers["location"].endswith("?sms=sent")
+    assert len(twilio.requests) == 2

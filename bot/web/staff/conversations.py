@@ -134,6 +134,7 @@ SMS_NOTICES = {
     ),
     "opted_out": ("error", "Not sent: this number has opted out of texts (STOP)."),
     "not_configured": ("error", "Not sent: texting patients is not configured."),
+    "duplicate": ("status", "You sent this same text a moment ago, so it was not sent again."),
 }
 """What the transcript says after a text (``?sms=<code>``; the code is all the URL holds)."""
 

@@ -8,6 +8,7 @@ audited; refusals are audited too. Audit entries and logs never hold the number 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -18,17 +19,32 @@ from bot.storage import staff_repository as repo
 from bot.storage.conversations import load_conversation
 from bot.storage.models import utcnow
 from bot.storage.opt_outs import is_opted_out
+from bot.storage.staff_models import StaffText
 from bot.web.staff.auth import NO_STORE, current_user, render, require, store
 from bot.web.staff.conversations import sms_panel, transcript_page
 
 DRAFT_MAX = 2000
 """How much of a refused text is put back into the form."""
 
+DUPLICATE_WINDOW = timedelta(minutes=2)
+"""The same text by the same person within this time is taken as a double submit, not sent again."""
+
 
 def _back(conversation_id: str, code: str) -> Response:
     """To the transcript, with what happened as a code (``?sms=sent``) and nothing else."""
     return RedirectResponse(
         f"/staff/conversations/{quote(conversation_id, safe='')}?sms={code}", status_code=303, headers=NO_STORE
+    )
+
+
+def _just_sent(texts: list[StaffText], username: str, body: str, now: datetime) -> bool:
+    """True when ``username`` sent this very text in the conversation within :data:`DUPLICATE_WINDOW`."""
+    return any(
+        text.status == "sent"
+        and text.staff_username == username
+        and text.body == body
+        and now - text.sent_at < DUPLICATE_WINDOW
+        for text in texts
     )
 
 
@@ -58,6 +74,8 @@ async def send_text(request: Request) -> Response:
         if is_opted_out(session, phone):
             repo.audit(session, user.username, "sms_refused", target=conversation_id, detail="opted_out")
             return _back(conversation_id, "opted_out")
+        if _just_sent(repo.list_staff_texts(session, conversation_id), user.username, body, utcnow()):
+            return _back(conversation_id, "duplicate")  # a double-click or a resubmitted form
     config = OutboundSmsConfig.from_settings(request.app.state.settings)
     if config is None:  # checked by the panel above; kept for the type checker
         return _back(conversation_id, "not_configured")
