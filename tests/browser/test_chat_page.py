@@ -150,6 +150,49 @@ def test_the_surgery_date_question_offers_a_date_picker(web_stack: tuple[BotServ
     page.close()
 
 
+def _click(page: Any, name: str) -> None:
+    before = page.locator(".chat-log > *").count()
+    page.get_by_role("button", name=name, exact=True).click()
+    _wait_for_turn(page, before)
+
+
+def test_a_patient_can_answer_with_taps_alone(web_stack: tuple[BotServer, str], browser: Any) -> None:
+    _, url = web_stack
+    page = _open_chat(browser, url, "phone")
+    _send(page, "hi")
+    _click(page, "Discectomy or laminectomy")
+    page.get_by_label("Or pick the date of your surgery:").fill("2026-04-06")  # 10 weeks before CLINIC_TODAY
+    _click(page, "Use this date")
+    _click(page, "Better, then back suddenly")
+    _send(page, "a week ago")
+    page.get_by_label("Leg pain").check()
+    page.get_by_label("Tingling (pins and needles)").check()
+    page.screenshot(path=screenshot_path("chat-symptom-picker-phone"), full_page=True)
+    _click(page, "Send these")
+    card = page.locator(".card-assessment")
+    assert card.count() == 1
+    text = card.inner_text()
+    assert "Decompression" in text and "about 10 weeks ago" in text
+    assert "Better at first, then it came back suddenly" in text
+    assert "leg pain, tingling" in text
+    assert "A disc herniation that came back" in text
+    page.close()
+
+
+def test_each_question_offers_its_quick_replies(web_stack: tuple[BotServer, str], browser: Any) -> None:
+    _, url = web_stack
+    page = _open_chat(browser, url)
+    _send(page, "hi")
+    _click(page, "Not sure")
+    assert "When was your surgery" in _bot_text(page)
+    _send(page, "about 5 months ago")
+    _click(page, "No better at all")
+    _click(page, "None of these")
+    card = page.locator(".card-assessment").inner_text()
+    assert "Not sure" in card and "No improvement" in card and "None mentioned" in card
+    page.close()
+
+
 def test_a_red_flag_is_unmissable(web_stack: tuple[BotServer, str], browser: Any) -> None:
     _, url = web_stack
     page = _open_chat(browser, url, "phone")

@@ -65,9 +65,33 @@
     infection: "Possible signs of infection",
     blood_clot: "Possible signs of a blood clot",
   };
+  // Quick replies per asked fact: [what the chip says, what it sends]. Typing is always fine too.
   const ASK_CHIPS = {
-    consent_to_schedule: ["Yes", "No"],
+    consent_to_schedule: [["Yes", "Yes"], ["No", "No"]],
+    surgery_type: [
+      ["Discectomy or laminectomy", "I had a discectomy or laminectomy"],
+      ["Fusion", "I had a fusion"],
+      ["Not sure", "I'm not sure which surgery I had"],
+    ],
+    pain_course: [
+      ["Slowly getting better", "It's slowly getting better"],
+      ["No better at all", "It has not got any better"],
+      ["Worse than before", "It's worse than before the surgery"],
+      ["Better, then back suddenly", "It got better, then the pain came back suddenly"],
+      ["Better, then back gradually", "It got better, then the pain came back gradually"],
+    ],
   };
+  // The symptom question: tick any that fit, then send them as one answer.
+  const SYMPTOM_CHOICES = [
+    ["Leg pain", "leg pain"],
+    ["Back pain", "back pain"],
+    ["Burning", "burning"],
+    ["A constant gnawing ache", "a constant gnawing ache"],
+    ["Stinging", "stinging"],
+    ["Numbness", "numbness"],
+    ["Tingling (pins and needles)", "tingling"],
+    ["Weakness", "weakness"],
+  ];
   const ASK_HINTS = {
     weeks_since_surgery: 'For example: "6 weeks ago" or "March 3rd".',
     pain_return_weeks: 'For example: "about two months after the surgery".',
@@ -227,6 +251,47 @@
     suggestions.appendChild(chip);
   }
 
+  function spokenList(items) {
+    if (items.length < 2) {
+      return items.join("");
+    }
+    return items.slice(0, -1).join(", ") + " and " + items[items.length - 1];
+  }
+
+  function addSymptomPicker() {
+    const group = el("fieldset", "symptom-pick");
+    group.appendChild(el("legend", "", "Tick any that fit:"));
+    const boxes = SYMPTOM_CHOICES.map(function (choice, index) {
+      const label = el("label", "symptom-choice");
+      const box = el("input");
+      box.type = "checkbox";
+      box.id = "chat-symptom-" + index;
+      box.value = choice[1];
+      label.htmlFor = box.id;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + choice[0]));
+      group.appendChild(label);
+      return box;
+    });
+    const use = el("button", "chip", "Send these");
+    use.type = "button";
+    use.addEventListener("click", function () {
+      const ticked = boxes.filter(function (box) {
+        return box.checked;
+      }).map(function (box) {
+        return box.value;
+      });
+      if (!ticked.length) {
+        boxes[0].focus();
+        return;
+      }
+      send("I have " + spokenList(ticked));
+    });
+    group.appendChild(use);
+    suggestions.appendChild(group);
+    addChip("None of these", "None of these");
+  }
+
   function addDatePicker() {
     const wrap = el("div", "date-pick");
     const label = el("label", "", "Or pick the date of your surgery:");
@@ -305,9 +370,11 @@
         addChip(String(button.title), String(button.title));
       });
     } else if (own(ASK_CHIPS, askedSlot)) {
-      own(ASK_CHIPS, askedSlot).forEach(function (label) {
-        addChip(label, label);
+      own(ASK_CHIPS, askedSlot).forEach(function (chip) {
+        addChip(chip[0], chip[1]);
       });
+    } else if (askedSlot === "symptoms") {
+      addSymptomPicker();
     }
     if (askedSlot === "weeks_since_surgery") {
       addDatePicker();
