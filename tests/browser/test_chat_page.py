@@ -243,6 +243,11 @@ def test_a_second_tab_takes_the_conversation_over(web_stack: tuple[BotServer, st
     first.get_by_text("open in another window or tab").wait_for(timeout=10_000)
     _send(second, "I had a fusion 2 years ago")
     assert "fusion" not in _bot_text(first).split("open in another window")[1]
+    # The first tab can go on with a conversation of its own.
+    first.get_by_role("button", name="Start a new conversation").click()
+    first.get_by_text("A new conversation has started.").wait_for(timeout=10_000)
+    _send(first, "hello")
+    assert "What kind of back surgery" in _bot_text(first)
     context.close()
 
 
