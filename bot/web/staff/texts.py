@@ -84,18 +84,9 @@ async def send_text(request: Request) -> Response:
     try:
         sent = await sender.send(phone, body)
     except SmsSendError as failure:
-        with store(request).transaction() as session:
-            repo.record_staff_text(
-                session,
-                conversation_id=conversation_id,
-                staff_username=user.username,
-                body=body,
-                sent_at=sent_at,
-                status="failed",
-                failure=failure.describe(),
-            )
-            repo.audit(session, user.username, "sms_failed", target=conversation_id, detail=failure.describe())
-        return _back(conversation_id, "failed")
+        outcome = {"status": "failed", "failure": failure.describe()}
+    else:
+        outcome = {"status": "sent", "twilio_sid": sent.sid}
     with store(request).transaction() as session:
         row = repo.record_staff_text(
             session,
@@ -103,8 +94,11 @@ async def send_text(request: Request) -> Response:
             staff_username=user.username,
             body=body,
             sent_at=sent_at,
-            status="sent",
-            twilio_sid=sent.sid,
+            **outcome,
         )
-        repo.audit(session, user.username, "sms_sent", target=conversation_id, detail=f"text={row.id} sid={sent.sid}")
+        if outcome["status"] == "failed":
+            repo.audit(session, user.username, "sms_failed", target=conversation_id, detail=outcome["failure"])
+            return _back(conversation_id, "failed")
+        detail = f"text={row.id} sid={outcome['twilio_sid']}"
+        repo.audit(session, user.username, "sms_sent", target=conversation_id, detail=detail)
     return _back(conversation_id, "sent")
