@@ -86,6 +86,8 @@ class ValidateIntakeForm(FromUpdates, FormValidationAction):
     def validate_pain_course(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if value == intake.RETURNED:  # the course question now asks how fast it came back
+            return {"pain_course": None, "pain_returned": True}
         valid = value in intake.PAIN_COURSES or value == intake.UNKNOWN
         return {"pain_course": value if valid else None}
 

@@ -15,6 +15,8 @@ from bot.vocabulary import PAIN_COURSES, SURGERY_TYPES, SYMPTOMS
 
 UNKNOWN = "unknown"  # asked, and the patient does not know
 FUTURE = "future"  # a date after today: the validator asks again
+RETURNED = "returned"  # the pain came back, speed not said: the validator asks how fast
+RETURN_BY_SPEED = {"sudden": "relief_then_sudden_return", "gradual": "relief_then_gradual_return"}
 RETURN_COURSES = frozenset({"relief_then_sudden_return", "relief_then_gradual_return"})
 INTAKE_SLOTS = (
     "surgery_type",
@@ -125,6 +127,22 @@ def _symptoms(message: PatientMessage, requested: str | None, slots: Mapping[str
     return None
 
 
+def _pain_course(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> Any:
+    courses = [v for v in message.values("pain_course") if v in PAIN_COURSES]
+    if courses:
+        return courses[0]
+    if requested == "pain_course" and message.intent == "dont_know":
+        return UNKNOWN
+    hints = message.values("return_speed")
+    if slots.get("pain_course") in RETURN_COURSES:
+        return None  # "it came back in May" dates the return it already named
+    if requested == "pain_course" and slots.get("pain_returned"):
+        speeds = [RETURN_BY_SPEED[h] for h in hints if h in RETURN_BY_SPEED]
+        if speeds:
+            return speeds[0]  # "suddenly", answering "did it come back suddenly or little by little?"
+    return RETURNED if RETURNED in hints else None
+
+
 def intake_updates(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> dict[str, Any]:
     """The intake slots this message sets or corrects (absent keys: left as they are)."""
     if message.intent not in ANSWER_INTENTS:
@@ -141,11 +159,9 @@ def intake_updates(message: PatientMessage, requested: str | None, slots: Mappin
     if weeks is not None:
         updates["weeks_since_surgery"] = weeks
 
-    courses = [v for v in message.values("pain_course") if v in PAIN_COURSES]
-    if courses:
-        updates["pain_course"] = courses[0]
-    elif requested == "pain_course" and message.intent == "dont_know":
-        updates["pain_course"] = UNKNOWN
+    course = _pain_course(message, requested, slots)
+    if course is not None:
+        updates["pain_course"] = course
 
     returned = _pain_return_weeks(
         message, requested, updates.get("weeks_since_surgery", slots.get("weeks_since_surgery"))

@@ -9,7 +9,7 @@ from bot.language.language_id import looks_non_english
 RED_FLAG_INTENT = "report_red_flag"
 FALLBACK_INTENT = "nlu_fallback"
 INFORM_INTENT = "inform"
-CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "time_problem", "pain_course", "symptom"})
+CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "time_problem", "pain_course", "return_speed", "symptom"})
 
 
 def guard_intent(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.intake import (
     FUTURE,
+    RETURNED,
     UNKNOWN,
     PatientMessage,
     check_pain_return_weeks,
@@ -53,30 +54,22 @@ def test_a_whole_story_fills_every_fact_at_once() -> None:
 
 
 def test_return_time_is_counted_from_the_known_surgery_time() -> None:
-    updates = intake_updates(
-        msg("inform", time(2, "ago")), "pain_return_weeks", {"weeks_since_surgery": 20.0}
-    )
+    updates = intake_updates(msg("inform", time(2, "ago")), "pain_return_weeks", {"weeks_since_surgery": 20.0})
     assert updates == {"pain_return_weeks": 18.0}
 
 
 def test_a_bare_length_answers_the_return_question_as_weeks_after_surgery() -> None:
-    updates = intake_updates(
-        msg("inform", time(8.67, "duration")), "pain_return_weeks", {"weeks_since_surgery": 20.0}
-    )
+    updates = intake_updates(msg("inform", time(8.67, "duration")), "pain_return_weeks", {"weeks_since_surgery": 20.0})
     assert updates == {"pain_return_weeks": 8.67}
 
 
 def test_a_bare_length_answers_the_surgery_question() -> None:
-    assert intake_updates(msg("inform", time(6, "duration")), "weeks_since_surgery", {}) == {
-        "weeks_since_surgery": 6.0
-    }
+    assert intake_updates(msg("inform", time(6, "duration")), "weeks_since_surgery", {}) == {"weeks_since_surgery": 6.0}
 
 
 def test_a_later_past_time_corrects_the_surgery_date() -> None:
     slots = {"weeks_since_surgery": 6.0, "surgery_type": "fusion"}
-    assert intake_updates(msg("inform", time(17.33, "ago")), "symptoms", slots) == {
-        "weeks_since_surgery": 17.33
-    }
+    assert intake_updates(msg("inform", time(17.33, "ago")), "symptoms", slots) == {"weeks_since_surgery": 17.33}
 
 
 def test_a_length_during_the_symptom_question_is_not_the_surgery_date() -> None:
@@ -183,9 +176,31 @@ def test_facts_turn_unknowns_into_none() -> None:
 
 
 def test_two_loose_past_points_are_surgery_then_return() -> None:
-    message = msg(
-        "inform", time(28.57, "ago"), time(17.29, "ago"), ent("pain_course", "relief_then_gradual_return")
-    )
+    message = msg("inform", time(28.57, "ago"), time(17.29, "ago"), ent("pain_course", "relief_then_gradual_return"))
     updates = intake_updates(message, None, {})
     assert updates["weeks_since_surgery"] == 28.57
     assert updates["pain_return_weeks"] == 11.28
+
+
+def test_a_return_without_its_speed_asks_how_fast() -> None:
+    returned = msg("inform", ent("return_speed", "returned"))
+    assert intake_updates(returned, "pain_course", {}) == {"pain_course": RETURNED}
+    assert intake_updates(returned, None, {"pain_course": "improving"}) == {"pain_course": RETURNED}
+    # A return already named is only being dated.
+    assert intake_updates(returned, "pain_return_weeks", {"pain_course": "relief_then_sudden_return"}) == {}
+
+
+@pytest.mark.parametrize(
+    "speed, course", [("sudden", "relief_then_sudden_return"), ("gradual", "relief_then_gradual_return")]
+)
+def test_the_speed_answers_the_follow_up(speed: str, course: str) -> None:
+    answer = msg("inform", ent("return_speed", speed))
+    assert intake_updates(answer, "pain_course", {"pain_returned": True}) == {"pain_course": course}
+    # Without the follow-up, a bare "suddenly" says nothing about the course.
+    assert intake_updates(answer, "pain_course", {}) == {}
+    assert intake_updates(answer, "symptoms", {"pain_returned": True}) == {}
+
+
+def test_a_whole_course_wins_over_hints() -> None:
+    both = msg("inform", ent("pain_course", "improving"), ent("return_speed", "returned"))
+    assert intake_updates(both, "pain_course", {"pain_returned": True}) == {"pain_course": "improving"}

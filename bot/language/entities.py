@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from bot.language.pain_course import find_pain_courses
+from bot.language.pain_course import find_pain_courses, find_return_hints
 from bot.language.procedures import find_procedures
 from bot.language.red_flags import find_red_flags
 from bot.language.symptoms import find_symptoms
@@ -101,6 +101,13 @@ def _course_entities(mentions: list[Mention]) -> list[Entity]:
     return []
 
 
+def _return_hint_entities(mentions: list[Mention]) -> list[Entity]:
+    """``return_speed``: "returned" (speed not said) wins over a bare "sudden" / "gradual"."""
+    affirmed = [m for m in mentions if not m.negated]
+    chosen = next((m for m in affirmed if m.code == "returned"), affirmed[0] if affirmed else None)
+    return [_entity("return_speed", chosen.code, chosen.start, chosen.end)] if chosen else []
+
+
 def _symptom_entities(mentions: list[Mention]) -> list[Entity]:
     affirmed = {m.code for m in mentions if not m.negated}
     entities: list[Entity] = []
@@ -141,7 +148,7 @@ def _red_flag_entities(mentions: list[Mention]) -> list[Entity]:
 
 
 def extract_entities(text: str, today: date) -> list[Entity]:
-    """Every entity of the message, in the order surgery, time, course, symptoms, red flags."""
+    """Every entity of the message, in the order surgery, time, course, return hint, symptoms, red flags."""
     if not text or not text.strip():
         return []
     procedures = find_procedures(text)
@@ -149,6 +156,7 @@ def extract_entities(text: str, today: date) -> list[Entity]:
         _procedure_entities(procedures)
         + _time_entities(find_time_mentions(text, today), text, procedures)
         + _course_entities(find_pain_courses(text))
+        + _return_hint_entities(find_return_hints(text))
         + _symptom_entities(find_symptoms(text))
         + _red_flag_entities(find_red_flags(text))
     )

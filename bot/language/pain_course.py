@@ -49,11 +49,16 @@ _CLAUSE_BREAKS = frozenset(
 )
 
 
+RETURN_HINTS = ("returned", "sudden", "gradual")
+"""What :func:`find_return_hints` reports: a return of unknown speed, or a bare speed."""
+
+
 @dataclass(frozen=True)
 class _CourseLexicon:
     codes: CompiledLexicon
     vetoes: CompiledLexicon
     subjects: CompiledLexicon
+    return_hints: CompiledLexicon
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +76,7 @@ def _lexicon() -> _CourseLexicon:
         codes=compile_lexicon("pain_course"),
         vetoes=compile_lexicon("pain_course", "vetoes"),
         subjects=subjects,
+        return_hints=compile_lexicon("pain_course", "return_hints"),
     )
 
 
@@ -100,10 +106,30 @@ def find_pain_courses(text: str) -> list[Mention]:
     subjects = lex.subjects.candidates(parsed)
     found = [c for c in found if not _contrasted_with_worse(parsed, c, found)]
     found = [c for c in found if c.code not in _TRENDS or not _about_something_else(parsed, c, subjects)]
-    first_return = min((c.start for c in found if c.code in _RETURNS), default=None)
+    returns = [c.start for c in found if c.code in _RETURNS]
+    returns += [c.start for c in lex.return_hints.candidates(parsed) if c.code == "returned"]
+    first_return = min(returns, default=None)
     if first_return is not None:
         # "it got better, then one morning it was back": the relief belongs to the return
+        # (also when how fast it came back is not said: the bot asks)
         found = [c for c in found if not (c.code == "improving" and c.start < first_return)]
+    results = assess_tokens(parsed, [(c.start, c.end) for c in found])
+    mentions = [
+        mention_of(parsed, c.code, c.start, c.end, negated=r.polarity is not Polarity.AFFIRMED)
+        for c, r in zip(found, results, strict=True)
+    ]
+    return sorted(mentions, key=lambda m: (m.start, m.end, m.code))
+
+
+def find_return_hints(text: str) -> list[Mention]:
+    """A return whose speed is not said ("it was fine at first"), or a bare speed ("suddenly").
+
+    Empty when the message names a whole course: that course says more.
+    """
+    if any(not m.negated for m in find_pain_courses(text)):
+        return []
+    parsed = parse(text)
+    found = longest_first(_lexicon().return_hints.candidates(parsed))
     results = assess_tokens(parsed, [(c.start, c.end) for c in found])
     mentions = [
         mention_of(parsed, c.code, c.start, c.end, negated=r.polarity is not Polarity.AFFIRMED)

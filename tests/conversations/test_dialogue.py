@@ -31,6 +31,25 @@ def test_a_correction_after_the_explanation_explains_again(bot: BotServer) -> No
     assert turn.asks == ["consent_to_schedule"]
 
 
+@pytest.mark.parametrize(
+    "relief, speed, course",
+    [
+        ("it was fine at first", "little by little", "relief_then_gradual_return"),
+        ("it got better, then the pain came back", "suddenly", "relief_then_sudden_return"),
+    ],
+)
+def test_a_return_without_its_speed_is_asked_about(bot: BotServer, relief: str, speed: str, course: str) -> None:
+    conversation = bot.conversation()
+    assert conversation.say("I had a laminectomy 4 months ago").asks == ["pain_course"]
+    follow_up = conversation.say(relief)
+    assert follow_up.asks == ["pain_course"]
+    assert follow_up.text == "Did the pain come back suddenly, or little by little?"
+    assert conversation.say(speed).asks == ["pain_return_weeks"]
+    conversation.say("about 2 months after the surgery")
+    turn = conversation.say("back pain")
+    assert turn.payload("assessment")["facts"]["pain_course"] == course
+
+
 def test_side_questions_are_answered_and_the_question_comes_back(bot: BotServer) -> None:
     conversation = bot.conversation()
     conversation.say("hi")
