@@ -9,7 +9,8 @@ The grammar is regular expressions over a lower-cased copy of the text (same off
 than spaCy tokens: glued forms ("6wks", "3-month", "3/3/26") need no re-tokenising and a typo is
 one more alternative. Two kinds of core are found, and the longest wins where they overlap:
 
-- quantities ("about 6-8 wks", "a year and a half", "3 months 2 weeks"), read in their context:
+- quantities ("about 6-8 wks", "a year and a half", "3 months 2 weeks", "1 yr n 2 mos"), read in
+  their context:
   "... ago" / "it's been ..." (ago), "... after my fusion" / "... later" / "... post-op"
   (after_surgery), "I'm ... post-op" (ago: the surgery), "... before Christmas" (a date),
   "in ..." (future, unless the clause is in the past), otherwise a duration ("for ...");
@@ -28,11 +29,11 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from bot.language.types import TimeAnchor, TimeMention, TimeSubject
 
-__all__ = ["DAY", "MONTH", "WEEK", "YEAR", "find_time_mentions"]
+__all__ = ["DAY", "MONTH", "WEEK", "YEAR", "TimeEvent", "find_time_mentions", "time_events"]
 
 DAY = 1 / 7
 WEEK = 1.0
@@ -161,7 +162,8 @@ _SURGERY_KEYWORD = _rx(
 )
 _RETURN_KEYWORD = _rx(_RETURN)
 _SURGERY_IS_BEFORE = _rx(rf"\b(?:{_SURGERY_WORD})\b\s*(?:(?:was|is|'s)\s+|[:=-]\s*)?$")  # "surgery was 6 weeks"
-_SUBJECT_KEYWORDS: tuple[tuple[re.Pattern[str], TimeSubject], ...] = (
+_SubjectKind = Literal["surgery", "return"]
+_SUBJECT_KEYWORDS: tuple[tuple[re.Pattern[str], _SubjectKind], ...] = (
     (_SURGERY_KEYWORD, "surgery"),
     (_RETURN_KEYWORD, "return"),
 )
@@ -188,7 +190,7 @@ def _part(tag: str) -> str:
 
 _QUANTITY = _rx(
     rf"(?<![\w./-])(?:(?:{_HEDGE})\s+|~\s*){{0,2}}(?:between\s+)?{_part('a')}"
-    rf"(?:\s*,?\s*(?:and\s+)?{_part('b')})?(?:\s+or\s+so\b|\s+give\s+or\s+take\b)?"
+    rf"(?:\s*,?\s*(?:(?:and|n|plus)\s+|&\s*)?{_part('b')})?(?:\s+or\s+so\b|\s+give\s+or\s+take\b)?"
 )
 _HALF_SUFFIX = _rx(rf"(?:\s*½|\s+(?:and\s+)?1/2|{_AND_A_HALF})$")
 
@@ -1062,41 +1064,66 @@ def _choose(candidates: list[_Candidate]) -> list[_Candidate]:
 # --------------------------------------------------------------------------------------------
 
 
+def _regions(
+    breaks: list[_Break], spans: list[tuple[int, int]], start: int, end: int, length: int
+) -> Iterator[tuple[int, int]]:
+    """The clause around ``start``..``end``, then it joined with the clause after, then with the
+    one before (same sentence, and only a neighbour holding no time of its own)."""
+    left, right = _clause_around(breaks, start, end, length)
+    yield left, right
+    following = next((b for b in breaks if b.start >= right), None)
+    if following is not None and not following.sentence:
+        _, stop = _clause_around(breaks, following.end, following.end, length)
+        if not any(following.end <= s < stop for s, _ in spans):
+            yield left, stop
+    preceding = next((b for b in reversed(breaks) if b.end <= left), None)
+    if preceding is not None and not preceding.sentence:
+        first, _ = _clause_around(breaks, preceding.start, preceding.start, length)
+        if not any(first <= s < preceding.start for s, _ in spans):
+            yield first, right
+
+
+_K = TypeVar("_K", bound=str)
+
+
+def _nearest(
+    keywords: list[tuple[int, int, _K]],
+    regions: Iterator[tuple[int, int]],
+    start: int,
+    end: int,
+    wanted: tuple[_K, ...],
+) -> _K | None:
+    """The keyword of a ``wanted`` kind nearest to ``start``..``end`` in the first region that
+    holds one (ties: the earlier kind of ``wanted``)."""
+    for left, right in regions:
+        found = [
+            (start - e if e <= start else s - end, wanted.index(kind), kind)
+            for s, e, kind in keywords
+            if kind in wanted and left <= s and e <= right and (e <= start or s >= end)
+        ]
+        if found:
+            return min(found)[2]
+    return None
+
+
 def _subjects(ctx: _Context, chosen: list[_Candidate]) -> list[TimeSubject]:
     """The subject of each chosen mention; after_surgery and durations only take "return" from
     the words around them (a duration is "surgery" only in "surgery was 6 weeks")."""
     if not chosen:
         return []
     spans = [(c.start, c.end) for c in chosen]
-    keywords = [(k.start(), k.end(), kind) for pattern, kind in _SUBJECT_KEYWORDS for k in pattern.finditer(ctx.text)]
+    keywords: list[tuple[int, int, _SubjectKind | _EventKind]] = [
+        (k.start(), k.end(), kind) for pattern, kind in _SUBJECT_KEYWORDS for k in pattern.finditer(ctx.text)
+    ]
     breaks = _breaks(ctx.text, spans + [(s, e) for s, e, _ in keywords])
+    # an onset or another event named nearer than the surgery takes the time from it ("surgery 3
+    # months ago, started PT a month ago": the month is PT's); time_events() says which
+    keywords += [(s, e, kind) for s, e, kind in _event_keywords(ctx.text, spans) if kind != "symptom"]
     length = len(ctx.text)
 
-    def regions(left: int, right: int) -> Iterator[tuple[int, int]]:
-        """The clause, then it joined with the clause after, then with the one before (same
-        sentence, and only a neighbour holding no time of its own)."""
-        yield left, right
-        following = next((b for b in breaks if b.start >= right), None)
-        if following is not None and not following.sentence:
-            _, end = _clause_around(breaks, following.end, following.end, length)
-            if not any(following.end <= s < end for s, _ in spans):
-                yield left, end
-        preceding = next((b for b in reversed(breaks) if b.end <= left), None)
-        if preceding is not None and not preceding.sentence:
-            start, _ = _clause_around(breaks, preceding.start, preceding.start, length)
-            if not any(start <= s < preceding.start for s, _ in spans):
-                yield start, right
-
-    def nearest(c: _Candidate, wanted: tuple[TimeSubject, ...]) -> TimeSubject:
-        for left, right in regions(*_clause_around(breaks, c.start, c.end, length)):
-            found = [
-                (c.start - e if e <= c.start else s - c.end, kind != "return", kind)
-                for s, e, kind in keywords
-                if kind in wanted and left <= s and e <= right and (e <= c.start or s >= c.end)
-            ]
-            if found:
-                return min(found)[2]
-        return None
+    def nearest(c: _Candidate, wanted: tuple[_SubjectKind | _EventKind, ...]) -> TimeSubject:
+        kind = _nearest(keywords, _regions(breaks, spans, c.start, c.end, length), c.start, c.end, wanted)
+        return kind if kind in ("surgery", "return") else None
 
     subjects: list[TimeSubject] = []
     for c in chosen:
@@ -1108,8 +1135,121 @@ def _subjects(ctx: _Context, chosen: list[_Candidate]) -> list[TimeSubject]:
             surgery_is = _SURGERY_IS_BEFORE.search(ctx.before(c.start))
             subjects.append(nearest(c, ("return",)) or ("surgery" if surgery_is else None))
         else:
-            subjects.append(nearest(c, ("surgery", "return")))
+            subject = nearest(c, ("return", "surgery"))
+            if subject == "surgery":  # unless an onset or another event is named nearer
+                subject = nearest(c, ("return", "surgery", "onset", "other"))
+            subjects.append(subject)
     return subjects
+
+
+# --------------------------------------------------------------------------------------------
+# Events other than the surgery and the pain's return: a symptom's onset ("my leg started
+# tingling 2 weeks ago", "been having burning for 3 weeks", "tingling since last Tuesday"), or
+# something else ("I started PT 3 weeks ago", "saw my surgeon a week ago", "MRI 2 weeks ago").
+# Only for a mention whose subject is neither (see ``time_event``).
+# --------------------------------------------------------------------------------------------
+
+# Symptoms whose start is an event of its own; plain pain words ("it started hurting") are not:
+# the dialogue may be asking when the pain came back.
+_ONSET_SYMPTOM = (
+    r"numb(?:ness|nes|ess)?|numness|tingl\w*|tingel\w*|pins\s+(?:and|n|&)\s+needles|burn(?:ing|s|ed)?"
+    r"|burnin|sting(?:ing|s|y)?|gnaw\w*|we[ae]k(?:ness|nes|er)?|sciatica|siatica|sciatic|electric\s+shocks?"
+    r"|zaps?|zapping|shooting"
+)
+_ONSET_VERB = (
+    r"start(?:ed|s|ing)?|began|begins?|begun|kicked\s+in|came\s+on|comes\s+on|set\s+in|showed\s+up"
+    r"|appeared|developed|develop(?:s|ing)?|hit\s+me|first\s+(?:noticed|felt|appeared|started|came)"
+)
+_ONSET = _rx(
+    rf"\b(?:{_ONSET_SYMPTOM})\b(?:\s+[\w']+){{0,6}}?\s+(?:{_ONSET_VERB})\b"  # "the numbness began"
+    rf"|\b(?:{_ONSET_VERB}|noticed|notice|got|getting|felt|woke\s+up\s+with)\s+(?:[\w']+\s+){{0,3}}?"
+    rf"(?:{_ONSET_SYMPTOM})\b"  # "started tingling", "noticed some numbness"
+    r"|\b(?:went|gone|go|goes|going|got|gotten|getting|became|become|turned)\s+(?:\w+\s+)?"
+    r"(?:numb|weak|tingly|dead|funny)\b"  # "my foot went numb"
+)
+_SYMPTOM = _rx(rf"\b(?:{_ONSET_SYMPTOM})\b")
+_OTHER_EVENT = _rx(
+    r"\b(?:pt|physio(?:therapy|therapist)?|physical\s+therap(?:y|ist)|therapy|therapist|rehab"
+    r"|chiro(?:practor)?|massages?|acupuncture"
+    r"|injections?|injected|shots?|epidurals?|esi|nerve\s+blocks?|ablation|rfa"
+    r"|mri'?s?|ct(?:\s+scan)?|cat\s+scan|scans?|x-?rays?|emg|nerve\s+(?:conduction\s+)?(?:tests?|study)"
+    r"|tests?|bloodwork|blood\s+work|labs?"
+    r"|appointments?|appts?|visits?|follow[\s-]?ups?|f/u|check[\s-]?ups?|consult(?:s|ation)?"
+    r"|surgeon|doctor|doc|dr|pcp|gp|neurologist|neurosurgeon|specialist|nurse"
+    r"|(?:the|to|in|at)\s+er|emergency\s+room|urgent\s+care"
+    r"|work|job|gym|meds|medications?|medicines?|pills?|prescriptions?|gabapentin|lyrica|prednisone"
+    r"|steroids?|muscle\s+relaxers?|tramadol|oxy\w*|percocet|norco"
+    r"|fell|fall|slipped|tripped|accident|crash|vacation|trip|flight|moved)\b"
+)
+TimeEvent = Literal["onset", "other"]
+_EventKind = Literal["onset", "symptom", "other"]
+_EVENT_KEYWORDS: tuple[tuple[re.Pattern[str], _EventKind], ...] = (
+    (_ONSET, "onset"),
+    (_SYMPTOM, "symptom"),
+    (_OTHER_EVENT, "other"),
+)
+
+
+def _event_keywords(lowered: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, _EventKind]]:
+    """Onset, symptom and other-event words of a lower-cased text, outside the time spans."""
+    found = [(k.start(), k.end(), kind) for pattern, kind in _EVENT_KEYWORDS for k in pattern.finditer(lowered)]
+    return [(s, e, kind) for s, e, kind in found if not any(ms < e and s < me for ms, me in spans)]
+
+
+def time_events(text: str, mentions: list[TimeMention]) -> list[TimeEvent | None]:
+    """For each mention of ``text`` that has no subject: the event its clause ties it to, if any.
+
+    - ``onset``: a symptom (numbness, tingling, weakness, burning, stinging, gnawing, sciatica)
+      began then: "my leg started tingling 2 weeks ago", "the numbness began a month ago",
+      "my foot went numb", "tingling since last Tuesday", and a length it has lasted: "been
+      having burning for 3 weeks", "numb toes for a couple weeks now";
+    - ``other``: something else happened then: therapy, an injection, a scan, a visit, work,
+      a fall ("I started PT 3 weeks ago", "saw my surgeon a week ago", "MRI 2 weeks ago").
+    The nearest such words in the mention's clause win (then the clause after it, then the one
+    before, as for subjects). Times with a subject, and times counted from the surgery, get none.
+    """
+    if not mentions:
+        return []
+    lowered = _normalised(text)
+    spans = [(m.start, m.end) for m in mentions]
+    keywords = _event_keywords(lowered, spans)
+    breaks = _breaks(lowered, spans + [(s, e) for s, e, _ in keywords])
+    events: list[TimeEvent | None] = []
+    for m in mentions:
+        if m.subject is not None or m.anchor == "after_surgery" or m.problem:
+            events.append(None)
+            continue
+        wanted: tuple[_EventKind, ...] = ("onset", "other")
+        if m.anchor == "duration" or _SINCE_BEFORE.search(lowered[max(0, m.start - 8) : m.start]):
+            wanted = ("onset", "symptom", "other")  # "numb for 2 months", "tingling since Tuesday"
+        regions = _event_regions(lowered, breaks, spans, m.start, m.end)
+        kind = _nearest(keywords, regions, m.start, m.end, wanted)
+        events.append(None if kind is None else "other" if kind == "other" else "onset")
+    return events
+
+
+_SEQUENCE_AFTER = _rx(r"\s*(?:and|then|so|but|plus|after|afterwards|later|since)\b")
+
+
+def _event_regions(
+    lowered: str, breaks: list[_Break], spans: list[tuple[int, int]], start: int, end: int
+) -> Iterator[tuple[int, int]]:
+    """Like :func:`_regions`, but a neighbouring clause counts only across a bare comma: "2 weeks
+    ago, my leg went numb" is the numbness; "6 weeks ago, and then my leg went numb" tells what
+    came after that time (the surgery's, most likely), not when it began."""
+    length = len(lowered)
+    left, right = _clause_around(breaks, start, end, length)
+    for region in _regions(breaks, spans, start, end, length):
+        if region == (left, right):
+            yield region
+            continue
+        joint = next((b for b in breaks if region[0] <= b.start and b.end <= region[1]), None)
+        if (
+            joint is not None
+            and lowered[joint.start : joint.end].strip() == ","
+            and not _SEQUENCE_AFTER.match(lowered, joint.end)
+        ):
+            yield region
 
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 TimeAnchor = Literal["ago", "after_surgery", "duration"]
-TimeSubject = Literal["surgery", "return"] | None
+TimeSubject = Literal["surgery", "return", "onset", "other"] | None
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ class TimeMention:
     - ``ago``: a point in the past, ``weeks`` before today ("6 weeks ago", "March 3rd", "last spring");
     - ``after_surgery``: ``weeks`` after the surgery ("two months after the operation");
     - ``duration``: a bare length with no anchor ("6 weeks", "about two months").
-    ``subject`` is what the sentence ties the time to, when it says: the surgery, or the pain's return.
+    ``subject`` is what the sentence ties the time to, when it says: the surgery, or the pain's return
+    (``find_time_mentions``); ``bot.language.entities.with_context`` adds ``onset`` (a symptom began
+    then, or has lasted that long) and ``other`` (something else happened then: PT, a scan, a visit).
     ``problem`` is ``"future"`` for a date after today (the bot asks again instead of guessing).
     """
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.language.entities import extract_entities
 from bot.language.time_expressions import DAY, MONTH, WEEK, YEAR, find_time_mentions
 from bot.language.types import TimeMention
 
@@ -67,6 +68,9 @@ def test_corpus_item(item: dict[str, Any]) -> None:
     assert mention.anchor == item["anchor"], mention
     assert mention.subject == item.get("subject"), mention
     assert mention.problem == item.get("problem"), mention
+    if "role" in item:
+        roles = [e.get("role") for e in extract_entities(text, today) if e["entity"] == "time"]
+        assert roles[:1] == [item["role"]], f"{text!r}: time roles {roles}"
 
 
 # --- units -----------------------------------------------------------------------------------
