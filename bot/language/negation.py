@@ -1,18 +1,24 @@
-"""Negation, uncertainty and hypothesis scope: which spans of a message are denied or doubted.
+"""Negation, uncertainty, hypothesis and history scope: which spans of a message are not current.
 
-Generic: give it a message and the character spans of whatever concepts were found, and it
-says for each span whether the message affirms, denies, doubts or only supposes it. The cue
-words live in ``lexicons/negation.yml`` (its header explains the rules).
+Generic, in the manner of ConText (Harkema et al. 2009): give it a message and the character
+spans of whatever concepts were found, and it says for each span whether the message affirms,
+denies, doubts, only supposes it (a condition, a question, an instruction to watch for), or,
+for callers that ask, places it in a past that is over (before the surgery; years ago and
+nothing now). The cue words live in ``lexicons/negation.yml`` (its header explains the rules).
+
+The experiencer is always the patient: a caregiver's "she says her leg burns" is read as
+"I says my leg burns" (:func:`patient_parse`), so nothing is dropped for another experiencer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
 
 from bot.language.lexicon import Parsed, load_yaml, parse, phrase_doc, string_list, tokens_of
 from bot.language.pipeline import blank_english
@@ -38,6 +44,7 @@ class Polarity(str, Enum):
     NEGATED = "negated"
     UNCERTAIN = "uncertain"  # "not sure if it's burning", "maybe a fever"
     HYPOTHETICAL = "hypothetical"  # "if I get a fever", "they talked about a fusion"
+    HISTORICAL = "historical"  # "before the surgery I had numbness", "years ago ..., nothing now"
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,38 @@ _FORWARD = {
     "pre": (Polarity.NEGATED, _PRE_WINDOW),
     "uncertain": (Polarity.UNCERTAIN, _UNCERTAIN_WINDOW),
     "hypothetical": (Polarity.HYPOTHETICAL, _UNCERTAIN_WINDOW),
+    "conditional": (Polarity.HYPOTHETICAL, _UNCERTAIN_WINDOW),
 }
 _BACKWARD = {"post": Polarity.NEGATED, "post_clause": Polarity.NEGATED, "post_uncertain": Polarity.UNCERTAIN}
-_RANK = {Polarity.AFFIRMED: 0, Polarity.HYPOTHETICAL: 1, Polarity.UNCERTAIN: 2, Polarity.NEGATED: 3}
+_RANK = {
+    Polarity.AFFIRMED: 0,
+    Polarity.HISTORICAL: 1,
+    Polarity.HYPOTHETICAL: 1,
+    Polarity.UNCERTAIN: 2,
+    Polarity.NEGATED: 3,
+}
+# Cue kinds whose words are never concepts for token_polarities.
+_SCOPE_CUE_KINDS = (
+    "pre",
+    "uncertain",
+    "hypothetical",
+    "conditional",
+    "post",
+    "post_clause",
+    "post_uncertain",
+    "answer",
+    "breaker",
+    "contrast",
+    "recurrence",
+    "exception",
+    "pseudo",
+    "resolution",
+    "resolution_weak",
+    "before_surgery",
+    "past_anchor",
+)
+# How far a resolution ("nothing now") reaches back, and an anchor ("before the surgery") forward.
+_HISTORY_WINDOW = 25
 
 
 class _CueSet:
@@ -82,6 +118,14 @@ class _CueSet:
             ("pre", "negation_before"),
             ("uncertain", "uncertainty_before"),
             ("hypothetical", "hypothetical_before"),
+            ("conditional", "conditional_before"),
+            ("current", "current_markers"),
+            ("before_surgery", "before_surgery"),
+            ("past_verb", "past_verbs"),
+            ("past_anchor", "past_anchors"),
+            ("resolution", "resolution"),
+            ("resolution_weak", "resolution_weak"),
+            ("continuation", "continuation"),
             ("post", "negation_after"),
             ("post_clause", "negation_after_clause"),
             ("post_uncertain", "uncertainty_after"),
@@ -102,6 +146,18 @@ class _CueSet:
         self.used_to_voided_after = tokens("used_to_voided_after")
         self.starters = frozenset(tokens_of(p)[0] for p in words("clause_starters") if tokens_of(p))
         self.circumstances = frozenset(tokens_of(p)[0] for p in words("exception_circumstances") if tokens_of(p))
+        self.not_historical_after = tokens("not_historical_after")
+        # words that are never a concept for token_polarities: scope cues and function words
+        self.function_words = (
+            self.starters | self.conjunctions | self.modals | self.double_negatives | {"not", "n't", "nt"}
+        )
+        self.contrast_tokens = frozenset(tokens_of(p)[0] for p in words("contrast_words") if len(tokens_of(p)) == 1)
+        experiencer = data.get("experiencer") or {}
+        if not isinstance(experiencer, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in experiencer.items()
+        ):
+            raise ValueError("negation.experiencer: expected a mapping of words to words")
+        self.experiencer: dict[str, str] = {k.lower(): v.lower() for k, v in experiencer.items()}
 
     def spans(self, kind: str, parsed: Parsed) -> list[tuple[int, int]]:
         """Token spans of every cue of ``kind`` in the message."""
@@ -250,8 +306,8 @@ class _Scoper:
             low = self.lower(i)
             if self.is_hard_break(i) or self.breaking[i]:
                 return i + 1
-            if (low == "," or low in self.cues.conjunctions) and self.starter_at(i + 1):
-                return i + 1
+            if (low == "," or low in self.cues.conjunctions) and self.lower(i + 1) in self.cues.starters:
+                return i + 1  # "a fever, the chills are gone": a starter opens a clause even inside a concept
             i -= 1
         return i + 1
 
@@ -303,7 +359,128 @@ class _Scoper:
         """Whether only list glue ("or", ", any") lies between two concepts."""
         return all(self.lower(i) in _LIST_GLUE for i in range(prev_end, start))
 
-    def assess(self) -> list[tuple[Polarity, tuple[int, int] | None]]:
+    def conditional_voided(self, cue: _Cue, stop: int) -> bool:
+        """ "what should I do if I already can't pee": a current marker in the clause makes it real."""
+        first = self.backward_scope(cue.start)
+        for s, e in self.cues.spans("current", self.parsed):
+            if s < cue.end and cue.start < e:
+                continue  # inside the cue ("if I have")
+            if first <= s <= stop:
+                return True
+        return False
+
+    # -- history (ConText "historical") ----------------------------------------------------
+    def sentence_ids(self) -> list[int]:
+        """The sentence of each token (a sentence end belongs to the sentence it ends)."""
+        ids: list[int] = []
+        current = 0
+        for i in range(self.n):
+            ids.append(current)
+            if self.is_sentence_end(i) and not self.in_concept[i]:
+                current += 1
+        return ids
+
+    def clause_bounds(self, start: int, end: int) -> tuple[int, int]:
+        """The clause around tokens ``start``..``end``: up to punctuation, a contrast word, or a
+        comma / conjunction that starts a new clause ("I had a clot years ago, my calf is swollen")."""
+        i = start - 1
+        while i >= 0 and start - i <= _HISTORY_WINDOW:
+            if not self.in_concept[i]:
+                low = self.lower(i)
+                if self.is_hard_break(i) or self.lower(i) in self.cues.contrast_tokens:
+                    break
+                if (low == "," or low in self.cues.conjunctions) and self.starter_at(i + 1):
+                    break
+            i -= 1
+        j = end
+        while j < self.n and j - end <= _HISTORY_WINDOW:
+            if not self.in_concept[j]:
+                low = self.lower(j)
+                if self.is_hard_break(j) or low == "," or low in self.cues.contrast_tokens:
+                    break
+                if low in self.cues.conjunctions and self.starter_at(j + 1):
+                    break
+            j += 1
+        return i + 1, j
+
+    def own_clause_start(self, end: int) -> int:
+        """First token of the clause that ends at ``end`` (back to a comma, a contrast word, punctuation)."""
+        i = end - 1
+        while i >= 0 and end - i <= _HISTORY_WINDOW:
+            if not self.in_concept[i]:
+                low = self.lower(i)
+                if self.is_hard_break(i) or low == "," or low in self.cues.contrast_tokens:
+                    break
+                if low in self.cues.conjunctions and self.starter_at(i + 1):
+                    break
+            i -= 1
+        return i + 1
+
+    def historical(self, results: list[tuple[Polarity, tuple[int, int] | None]]) -> None:
+        """Mark affirmed spans that the message places in a past that is over (in place)."""
+        cues, parsed = self.cues, self.parsed
+        sentence = self.sentence_ids()
+        sentence_start: dict[int, int] = {}
+        for i, sid in enumerate(sentence):
+            sentence_start.setdefault(sid, i)
+        strong = cues.spans("resolution", parsed)
+        weak = cues.spans("resolution_weak", parsed)
+        in_resolution = {i for s, e in strong + weak for i in range(s, e)}
+        current_sentences: set[int] = set()
+        for kind in ("continuation", "recurrence"):
+            for s, e in cues.spans(kind, parsed):
+                if not all(i in in_resolution for i in range(s, e)):
+                    current_sentences.add(sentence[s])
+        anchors = cues.spans("past_anchor", parsed)
+        past = anchors + cues.spans("past_verb", parsed)
+
+        def mark(idx: int, cue: tuple[int, int]) -> None:
+            if results[idx][0] is Polarity.AFFIRMED and sentence[self.spans[idx][0]] not in current_sentences:
+                results[idx] = (Polarity.HISTORICAL, cue)
+
+        def concept_inside(s: int, e: int) -> bool:
+            return any(self.in_concept[i] for i in range(s, e))
+
+        # "before the surgery I had numbness", "I had a fever before the op"
+        for a, b in cues.spans("before_surgery", parsed):
+            if concept_inside(a, b) or self.lower(a - 1) in cues.not_historical_after:
+                continue
+            stop = self.forward_scope(b)
+            first = self.backward_scope(a)
+            for idx, (s, e) in enumerate(self.spans):
+                if sentence[s] != sentence[a]:
+                    continue
+                if (b <= s < stop and s - b <= _HISTORY_WINDOW) or (first <= s and e <= a):
+                    mark(idx, (a, b))
+
+        # "years ago I had bladder trouble, nothing now", "I had a fever ... but none since"
+        for r0, r1, is_weak in [(s, e, False) for s, e in strong] + [(s, e, True) for s, e in weak]:
+            if concept_inside(r0, r1) or {self.lower(r0 - 1), self.lower(r0 - 2)} & _NOT_TOKENS:
+                continue
+            if sentence[r0] in current_sentences:
+                continue
+            own = self.own_clause_start(r0)
+            targets = [idx for idx, (s, e) in enumerate(self.spans) if own <= s and e <= r0]
+            if not targets:
+                start = sentence_start[sentence[r0]]
+                targets = [
+                    idx
+                    for idx, (s, e) in enumerate(self.spans)
+                    if start <= s and e <= own and r0 - s <= _HISTORY_WINDOW
+                ]
+                if not targets and sentence[r0] > 0:
+                    previous = sentence_start[sentence[r0] - 1]
+                    targets = [idx for idx, (s, e) in enumerate(self.spans) if previous <= s and e <= start]
+            for idx in targets:
+                s, e = self.spans[idx]
+                first, last = self.clause_bounds(s, e)
+                if not any(first <= ps and pe <= last for ps, pe in past):
+                    continue  # "my calf is swollen, I had a clot years ago, it's gone": the calf is current
+                if is_weak and not any(sentence_start[sentence[s]] <= ps and pe <= r0 for ps, pe in anchors):
+                    continue  # "I had a fever last night, fine now": recent, the flag stays
+                mark(idx, (r0, r1))
+
+    def assess(self, historical: bool = False) -> list[tuple[Polarity, tuple[int, int] | None]]:
         results: list[tuple[Polarity, tuple[int, int] | None]] = [(Polarity.AFFIRMED, None)] * len(self.spans)
 
         def mark(index: int, polarity: Polarity, cue: tuple[int, int]) -> None:
@@ -325,6 +502,8 @@ class _Scoper:
             stop = self.forward_scope(cue.end)
             if cue.kind == "pre" and self.excepted(stop):
                 continue
+            if cue.kind == "conditional" and self.conditional_voided(cue, stop):
+                continue
             prev_end: int | None = None
             for idx, (s, e) in sorted(enumerate(self.spans), key=lambda p: p[1]):
                 if not cue.end <= s < stop:
@@ -337,20 +516,30 @@ class _Scoper:
             answer = self.answered_no(e)
             if answer is not None:
                 mark(idx, Polarity.NEGATED, answer)
+        if historical:
+            self.historical(results)
         return results
 
 
-def assess_tokens(parsed: Parsed, spans: Sequence[tuple[int, int]]) -> list[Assessment]:
-    """Polarity of each token span (``start``, ``end`` exclusive) of a parsed message."""
+def assess_tokens(parsed: Parsed, spans: Sequence[tuple[int, int]], *, historical: bool = False) -> list[Assessment]:
+    """Polarity of each token span (``start``, ``end`` exclusive) of a parsed message.
+
+    ``historical``: also say which affirmed spans lie in a past that is over
+    (:attr:`Polarity.HISTORICAL`); for current signs and symptoms, not for a surgery, which is
+    always in the past.
+    """
     scoper = _Scoper(parsed, spans)
-    return [Assessment(polarity, parsed.char_span(*cue) if cue else None) for polarity, cue in scoper.assess()]
+    return [
+        Assessment(polarity, parsed.char_span(*cue) if cue else None)
+        for polarity, cue in scoper.assess(historical=historical)
+    ]
 
 
-def assess(text: str, spans: Sequence[tuple[int, int]]) -> list[Assessment]:
+def assess(text: str, spans: Sequence[tuple[int, int]], *, historical: bool = False) -> list[Assessment]:
     """Polarity of each character span (``start``, ``end`` exclusive) of ``text``."""
-    parsed = parse(text)
+    parsed = patient_parse(text)
     token_spans = [parsed.token_span(start, end) for start, end in spans]
-    results = iter(assess_tokens(parsed, [t for t in token_spans if t is not None]))
+    results = iter(assess_tokens(parsed, [t for t in token_spans if t is not None], historical=historical))
     return [next(results) if t is not None else Assessment(Polarity.AFFIRMED) for t in token_spans]
 
 
@@ -363,3 +552,76 @@ def negated_spans(text: str, spans: Sequence[tuple[int, int]], *, doubt_is_negat
         else:
             flags.append(doubt_is_negation and result.polarity is not Polarity.AFFIRMED)
     return flags
+
+
+def token_polarities(
+    text: str, *, historical: bool = True, keep_together: Collection[tuple[str, ...]] = ()
+) -> list[tuple[str, Polarity]]:
+    """Every token of ``text`` (lower case, a caregiver's words read as the patient's) and its polarity.
+
+    For a caller with no concept spans of its own (the red-flag closeness scorer): every
+    content word (not a cue, breaker or other function word of ``lexicons/negation.yml``)
+    is a concept, so "no fever or chills" gives both words ``NEGATED`` and "what if I get chest
+    pain" gives "chest" and "pain" ``HYPOTHETICAL``. Function words are ``AFFIRMED``.
+    ``keep_together``: token sequences that are one concept even with a cue inside ("no",
+    "feeling"), so "no feeling in my groin" affirms "groin".
+    """
+    parsed = patient_parse(text)
+    cues = _cue_set()
+    lowered = [tok.lower_ for tok in parsed.doc]
+    in_cue = [low in cues.function_words for low in lowered]
+    for k, low in enumerate(lowered):
+        if low in {"n't", "nt"} and k > 0:
+            in_cue[k - 1] = True  # "would n't", "does n't": the auxiliary belongs to the cue
+    for kind in _SCOPE_CUE_KINDS:
+        for s, e in cues.spans(kind, parsed):
+            for k in range(s, e):
+                in_cue[k] = True
+    spans: list[tuple[int, int]] = []
+    i = 0
+    longest = max((len(p) for p in keep_together), default=0)
+    while i < len(lowered):
+        size = next(
+            (k for k in range(min(longest, len(lowered) - i), 1, -1) if tuple(lowered[i : i + k]) in keep_together),
+            0,
+        )
+        if size:
+            spans.append((i, i + size))
+            i += size
+            continue
+        tok = parsed.doc[i]
+        if not (tok.is_punct or tok.is_space or in_cue[i]):
+            spans.append((i, i + 1))
+        i += 1
+    results = assess_tokens(parsed, spans, historical=historical)
+    polarity: dict[int, Polarity] = {}
+    for (s, e), result in zip(spans, results, strict=True):
+        for k in range(s, e):
+            polarity[k] = result.polarity
+    return [(low, polarity.get(k, Polarity.AFFIRMED)) for k, low in enumerate(lowered)]
+
+
+@lru_cache(maxsize=1024)
+def patient_parse(text: str) -> Parsed:
+    """``text`` tokenized, with a caregiver's words for the patient read as the patient's own.
+
+    "my mom had a fusion, she says her leg burns" is matched as "... i says my leg burns", and
+    "he wet himself" as "i wet myself": the writer speaks for the patient, so the patient's
+    facts and red flags count as if the patient wrote (ConText's "other experiencer" is not a
+    reason to drop anything here). Offsets and text are those of ``text``.
+    """
+    parsed = parse(text)
+    mapping = _cue_set().experiencer
+    words = [tok.text for tok in parsed.doc]
+    changed = False
+    for i, tok in enumerate(parsed.doc):
+        low = tok.lower_
+        if low in mapping:
+            words[i] = mapping[low]
+            changed = True
+        elif low in {"'s", "s"} and i > 0 and parsed.doc[i - 1].lower_ in {"he", "she"}:
+            words[i] = "'m"  # "she's burning up" -> "i'm burning up"
+    if not changed:
+        return parsed
+    doc = Doc(parsed.doc.vocab, words=words, spaces=[bool(tok.whitespace_) for tok in parsed.doc])
+    return Parsed(text=parsed.text, doc=doc, starts=parsed.starts, ends=parsed.ends)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bot.language.lexicon import CompiledLexicon, compile_lexicon, longest_first, mention_of, parse
-from bot.language.negation import Polarity, assess_tokens
+from bot.language.lexicon import CompiledLexicon, compile_lexicon, longest_first, mention_of
+from bot.language.negation import Polarity, assess_tokens, patient_parse
 from bot.language.types import Mention
 from bot.vocabulary import SURGERY_TYPES
 
@@ -24,8 +24,8 @@ def _lexicon() -> CompiledLexicon:
 
 
 def find_procedures(text: str) -> list[Mention]:
-    """Every procedure the message names, in text order."""
-    parsed = parse(text)
+    """Every procedure the message names, in text order (a caregiver's "his fusion" counts too)."""
+    parsed = patient_parse(text)
     found = longest_first(_lexicon().candidates(parsed))
     results = assess_tokens(parsed, [(c.start, c.end) for c in found])
     mentions = [

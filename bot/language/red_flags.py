@@ -1,7 +1,11 @@
 """Red flags after spine surgery (cauda equina, progressive weakness, infection, blood clot).
 
-Lexicon: ``lexicons/red_flags.yml``. Only a denial ("no fever") or a supposition ("if I get a
-fever") clears a flag; doubt does not ("not sure if I have a fever" still raises ``infection``).
+Lexicon: ``lexicons/red_flags.yml``. Only a denial ("no fever"), a supposition ("if I get a
+fever", "they told me to watch for chills") or a past that is clearly over ("I had a fever
+before the surgery but none since", "years ago I had bladder trouble, nothing now") clears a
+flag; doubt does not ("not sure if I have a fever" still raises ``infection``), nor does a
+recent past ("I had a fever last night"). A caregiver's "she peed herself" counts like "I
+peed myself" (:func:`bot.language.negation.patient_parse`).
 """
 
 from __future__ import annotations
@@ -15,10 +19,9 @@ from bot.language.lexicon import (
     compile_lexicon,
     load_yaml,
     longest_per_code,
-    parse,
     string_list,
 )
-from bot.language.negation import Polarity, assess
+from bot.language.negation import Polarity, assess_tokens, patient_parse
 from bot.language.types import Mention
 
 _NUMBER = re.compile(
@@ -28,8 +31,9 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _CONTEXT_CHARS = 25
-# Only a denial or a mere supposition ("if I get a fever") clears a flag; doubt does not.
-_CLEARING = frozenset({Polarity.NEGATED, Polarity.HYPOTHETICAL})
+# Only a denial, a mere supposition ("if I get a fever") or a past that is over clears a flag;
+# doubt does not.
+_CLEARING = frozenset({Polarity.NEGATED, Polarity.HYPOTHETICAL, Polarity.HISTORICAL})
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,21 @@ def fever_temperatures(text: str) -> list[tuple[int, int]]:
 
 
 def find_red_flags(text: str) -> list[Mention]:
-    """Every red flag the message describes; denied ones come back with ``negated=True``."""
-    parsed = parse(text)
+    """Every red flag the message describes; denied, supposed or past ones come back with ``negated=True``."""
+    parsed = patient_parse(text)
     found = longest_per_code(_lexicon().candidates(parsed))
     codes = [c.code for c in found]
+    tokens = [(c.start, c.end) for c in found]
     spans = [parsed.char_span(c.start, c.end) for c in found]
     for span in fever_temperatures(text):
-        if not any(s <= span[0] and span[1] <= e for s, e in spans):
+        token_span = parsed.token_span(*span)
+        if token_span is not None and not any(s <= span[0] and span[1] <= e for s, e in spans):
             codes.append("infection")
+            tokens.append(token_span)
             spans.append(span)
+    results = assess_tokens(parsed, tokens, historical=True)
     mentions = [
         Mention(code=code, text=text[s:e], start=s, end=e, negated=result.polarity in _CLEARING)
-        for code, (s, e), result in zip(codes, spans, assess(text, spans), strict=True)
+        for code, (s, e), result in zip(codes, spans, results, strict=True)
     ]
     return sorted(mentions, key=lambda m: (m.start, m.end, m.code))

@@ -17,10 +17,9 @@ from bot.language.lexicon import (
     load_yaml,
     longest_first,
     mention_of,
-    parse,
     string_list,
 )
-from bot.language.negation import Polarity, assess_tokens
+from bot.language.negation import Polarity, assess_tokens, patient_parse
 from bot.language.red_flags import find_red_flags
 from bot.language.types import Mention
 from bot.vocabulary import SYMPTOMS
@@ -222,9 +221,13 @@ def _sentence_of(text: str, offset: int) -> int:
 
 
 def find_symptoms(text: str) -> list[Mention]:
-    """Every symptom the message names; denied or doubted ones come back with ``negated=True``."""
+    """Every symptom the message names; denied, doubted or past ones come back with ``negated=True``.
+
+    Past means over: "before surgery I had numbness, now it's just back pain" gives numbness
+    negated (not a current symptom). A caregiver's "her leg burns" counts like "my leg burns".
+    """
     lex = _lexicon()
-    parsed = parse(text)
+    parsed = patient_parse(text)
     found = longest_first(lex.codes.candidates(parsed))
     anchors = [c for c in found if c.code in lex.pain_codes]
     pain_sites = [c for c in found if c.code in ("leg_pain", "back_pain")]
@@ -250,7 +253,7 @@ def find_symptoms(text: str) -> list[Mention]:
         for place in placer.listed_before(site):
             add(place.code, place.start, site.end)
     candidates = found + derived
-    results = assess_tokens(parsed, [(c.start, c.end) for c in candidates])
+    results = assess_tokens(parsed, [(c.start, c.end) for c in candidates], historical=True)
     mentions = [
         mention_of(parsed, c.code, c.start, c.end, negated=r.polarity is not Polarity.AFFIRMED)
         for c, r in zip(candidates, results, strict=True)

@@ -1,6 +1,6 @@
 """No ordinary English word is "corrected" by the spelling step of ``bot.language.normalise``.
 
-Needs the Debian word lists (``apt-get install wamerican wbritish``); skipped without them.
+Needs the Debian word lists (``apt-get install wamerican wbritish``; ``make test`` installs them).
 Run as a module to print the ``real_words`` list of ``lexicons/spelling.yml`` afresh:
 ``.venv/bin/python -m tests.language.test_spelling_dictionary``.
 """
@@ -41,8 +41,9 @@ def would_change(words: list[str]) -> list[tuple[str, str]]:
     return changed
 
 
-@pytest.mark.skipif(not any(p.exists() for p in DICTIONARIES), reason="no /usr/share/dict word list")
 def test_no_dictionary_word_is_corrected() -> None:
+    if not all(p.exists() for p in DICTIONARIES):
+        pytest.fail("no /usr/share/dict word lists: apt-get install wamerican wbritish (make test does)")
     corrected = [(w, t) for w in dictionary_words() if (t := correct_word(w)) is not None and t != w]
     assert corrected == [], f"add these to real_words in lexicons/spelling.yml: {corrected[:40]}"
 
