@@ -12,17 +12,23 @@ from rasa_sdk.types import DomainDict
 from actions.common import channel_of, slots_of
 from bot.clinical.engine import assess
 from bot.clinical.explain import explain
-from bot.intake import facts_from_slots
+from bot.dialogue import readback
+from bot.intake import UNKNOWN, facts_from_slots
+from bot.settings import load_settings
 
 
 class ActionAssess(Action):
-    """Sends the explanation and the ``assessment`` payload for the facts gathered."""
+    """Reads back what was understood, then sends the explanation and the ``assessment`` payload."""
 
     def name(self) -> str:
         return "action_assess"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        assessment = assess(facts_from_slots(slots_of(tracker)))
+        slots = slots_of(tracker)
+        facts = facts_from_slots(slots)
+        assessment = assess(facts)
         sms = channel_of(tracker) == "twilio"
+        understood = readback.summary(facts, load_settings().today(), symptoms_known=slots.get("symptoms") != UNKNOWN)
+        dispatcher.utter_message(response="utter_readback", summary=understood)
         dispatcher.utter_message(text=explain(assessment, sms=sms), json_message=assessment.payload())
         return [SlotSet("assessment_done", True), SlotSet("findings", assessment.codes())]

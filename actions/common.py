@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot.intake import PatientMessage
+from bot.language.unknown import says_dont_know
 
 
 def latest_message(tracker: Tracker) -> PatientMessage:
@@ -17,6 +18,7 @@ def latest_message(tracker: Tracker) -> PatientMessage:
         intent=intent.get("name"),
         entities=tuple(latest.get("entities") or ()),
         confidence=float(intent.get("confidence") or 0.0),
+        says_dont_know=says_dont_know(str(latest.get("text") or "")),
     )
 
 

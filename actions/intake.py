@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import FromUpdates, latest_message, slots_of
+from actions.common import FromUpdates, slots_of
+from actions.repair import RepairingValidator, answer_of
 from bot import intake
 
 PROBLEM_REPLIES = {
@@ -20,8 +22,10 @@ PROBLEM_REPLIES = {
 }
 
 
-class ValidateIntakeForm(FromUpdates, FormValidationAction):
+class ValidateIntakeForm(RepairingValidator, FromUpdates, FormValidationAction):
     """Fills and checks surgery type, timing, pain course, return time and symptoms."""
+
+    fact_slots = intake.INTAKE_SLOTS
 
     def name(self) -> str:
         return "validate_intake_form"
@@ -41,8 +45,17 @@ class ValidateIntakeForm(FromUpdates, FormValidationAction):
         wanted = intake.required_intake_slots({**tracker.slots, **self._updates(tracker)})
         return [slot for slot in domain_slots if slot in wanted]
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """Also keeps when a return dated from today was (``pain_return_ago``, not a form slot)."""
+        updates = self._updates(tracker)
+        events = await super().run(dispatcher, tracker, domain)
+        if intake.RETURN_AGO in updates:
+            events.append(SlotSet(intake.RETURN_AGO, updates[intake.RETURN_AGO]))
+        return events
+
     def _updates(self, tracker: Tracker) -> dict[str, Any]:
-        return intake.intake_updates(latest_message(tracker), tracker.get_slot("requested_slot"), slots_of(tracker))
+        message, _ = answer_of(tracker)
+        return intake.intake_updates(message, tracker.get_slot("requested_slot"), slots_of(tracker))
 
     async def extract_surgery_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import FromUpdates, channel_of, latest_message, latest_text, slots_of
+from actions.common import FromUpdates, channel_of, slots_of
+from actions.repair import RepairingValidator, answer_of
 from bot import booking
+from bot.dialogue import repair
 from bot.intake import facts_from_slots
 from bot.scheduling.names import clean_patient_name
 from bot.scheduling.phone import normalize_phone
@@ -24,12 +27,7 @@ from bot.storage.store import get_store
 logger = logging.getLogger(__name__)
 
 PAST_TIME = "That time has already passed. When in the coming days or weeks would suit you?"
-NO_TIME = 'Sorry, I didn\'t catch a time. A day, or something like "weekday mornings", is fine.'
-BAD_NAME = 'Sorry, I just need the name the clinic should use for you, like "Maria Lopez".'
 PHONE_AS_NAME = "Thanks, I've noted that phone number. And what name should the clinic use for you?"
-BAD_PHONE = "That doesn't look like a phone number I can use. Could you type it with the area code, like 415-555-0132?"
-# By SMS, before the phone question is asked again ("Reply YES, or text the best number to call").
-PHONE_UNCLEAR = "Sorry, I didn't quite get that."
 SAVE_FAILED = (
     "Sorry, something went wrong on our side and I couldn't send your request. Please call the clinic at {phone}."
 )
@@ -46,7 +44,73 @@ def sms_phone_of(tracker: Tracker, region: str) -> str | None:
     )
 
 
-class ValidateBookingForm(FromUpdates, FormValidationAction):
+class ContactDetailsValidator(RepairingValidator, FromUpdates, FormValidationAction):
+    """The patient's name and phone number, for a consultation or a call-back request."""
+
+    fact_slots = (*booking.BOOKING_SLOTS, booking.SENDER_PHONE_DECLINED)
+
+    @abstractmethod
+    def name(self) -> str:
+        """Each form's validator names itself (abstract: the action server skips this class)."""
+
+    def answers_elsewhere(self, tracker: Tracker) -> bool:
+        """Facts about the pain correct the intake (a rule goes back to its questions)."""
+        context = self._context(tracker)
+        return booking.carries_clinical_facts(context.message, context.requested)
+
+    def give_up_value(self, slot: str, tracker: Tracker) -> Any:
+        """By SMS, a phone number the patient could not give is the one they text from."""
+        if slot == "phone":
+            sms_phone = sms_phone_of(tracker, load_settings().phone_region)
+            if sms_phone:
+                return sms_phone
+        return super().give_up_value(slot, tracker)
+
+    def _context(self, tracker: Tracker) -> booking.BookingContext:
+        settings = load_settings()
+        message, text = answer_of(tracker)
+        return booking.BookingContext(
+            message=message,
+            text=text,
+            requested=tracker.get_slot("requested_slot"),
+            slots=slots_of(tracker),
+            today=settings.today(),
+            region=settings.phone_region,
+            sms_phone=sms_phone_of(tracker, settings.phone_region),
+        )
+
+    def _updates(self, tracker: Tracker) -> dict[str, Any]:
+        return booking.booking_updates(self._context(tracker))
+
+    async def extract_patient_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._extract("patient_name", tracker)
+
+    async def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._extract("phone", tracker)
+
+    def validate_patient_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value == repair.NAME_NOT_GIVEN:
+            return {"patient_name": value}
+        name = clean_patient_name(str(value))
+        if name is None and normalize_phone(str(value), load_settings().phone_region):
+            dispatcher.utter_message(text=PHONE_AS_NAME)
+        # Otherwise the question's repair variation says what would help (domain.yml).
+        return {"patient_name": name}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # An unreadable number: the question's repair variation says how to type it (domain.yml).
+        return booking.check_phone(value, self._context(tracker)).slots
+
+
+class ValidateBookingForm(ContactDetailsValidator):
     """Fills and checks the consultation offer: consent, name, phone and preferred time."""
 
     def name(self) -> str:
@@ -63,35 +127,10 @@ class ValidateBookingForm(FromUpdates, FormValidationAction):
         wanted = booking.required_booking_slots({**tracker.slots, **self._updates(tracker)})
         return [slot for slot in domain_slots if slot in wanted]
 
-    def _context(self, tracker: Tracker) -> booking.BookingContext:
-        settings = load_settings()
-        return booking.BookingContext(
-            message=latest_message(tracker),
-            text=latest_text(tracker),
-            requested=tracker.get_slot("requested_slot"),
-            slots=slots_of(tracker),
-            today=settings.today(),
-            region=settings.phone_region,
-            sms_phone=sms_phone_of(tracker, settings.phone_region),
-        )
-
-    def _updates(self, tracker: Tracker) -> dict[str, Any]:
-        return booking.booking_updates(self._context(tracker))
-
     async def extract_consent_to_schedule(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return self._extract("consent_to_schedule", tracker)
-
-    async def extract_patient_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._extract("patient_name", tracker)
-
-    async def extract_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._extract("phone", tracker)
 
     async def extract_preferred_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -103,29 +142,13 @@ class ValidateBookingForm(FromUpdates, FormValidationAction):
     ) -> dict[str, Any]:
         return {"consent_to_schedule": value if isinstance(value, bool) else None}
 
-    def validate_patient_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        name = clean_patient_name(str(value))
-        if name is None:
-            given_phone = normalize_phone(str(value), load_settings().phone_region)
-            dispatcher.utter_message(text=PHONE_AS_NAME if given_phone else BAD_NAME)
-        return {"patient_name": name}
-
-    def validate_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        checked = booking.check_phone(value, self._context(tracker))
-        if checked.problem:
-            dispatcher.utter_message(text=BAD_PHONE if checked.problem == "bad_phone" else PHONE_UNCLEAR)
-        return checked.slots
-
     def validate_preferred_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         preferred = read_preferred_time(str(value), load_settings().today())
         if preferred.problem:
-            dispatcher.utter_message(text=PAST_TIME if preferred.problem == "past" else NO_TIME)
+            if preferred.problem == "past":
+                dispatcher.utter_message(text=PAST_TIME)
             return {"preferred_time": None}
         return {"preferred_time": preferred.text}
 
@@ -142,6 +165,8 @@ class ActionSubmitBooking(Action):
             dispatcher.utter_message(response="utter_booking_declined")
             return [SlotSet("consent_to_schedule", None)]
         slots = slots_of(tracker)
+        if slots.get("phone") == repair.UNKNOWN:
+            return [SlotSet("consent_to_schedule", None)]  # told to call the clinic (utter_gave_up_phone)
         facts = facts_from_slots(slots)
         findings = list(slots.get("findings") or [])
         existing = slots.get("booking_request_id")

@@ -8,28 +8,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from bot.dialogue import repair
+from bot.dialogue.answers import yes_or_no
 from bot.intake import PatientMessage
 from bot.scheduling.names import clean_patient_name
 from bot.scheduling.phone import normalize_phone
 from bot.scheduling.preferred_time import read_preferred_time
 
 BOOKING_SLOTS = ("consent_to_schedule", "patient_name", "phone", "preferred_time")
-# Messages with these intents are never taken as a name, phone or time: rules answer them.
-NOT_AN_ANSWER = frozenset({"report_red_flag", "start_over"})
-SIDE_INTENTS = frozenset(
-    {
-        "ask_billing",
-        "ask_medication",
-        "ask_surgeon_quality",
-        "out_of_scope",
-        "bot_challenge",
-        "ask_capabilities",
-        "goodbye",
-    }
-)
 CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "pain_course", "symptom"})
-# Below this confidence a side intent ("call me anytime" read as goodbye) does not stop the booking.
-SIDE_INTENT_CONFIDENCE = 0.8
 # Set (True) when, by SMS, the patient said no to being called on the number they text from;
 # the SMS phone question then asks for the number to call (a conditional response variation).
 SENDER_PHONE_DECLINED = "sender_phone_declined"
@@ -53,10 +40,12 @@ def required_booking_slots(slots: Mapping[str, Any]) -> list[str]:
     """After a "no" only the consent question remains (and it is answered)."""
     if slots.get("consent_to_schedule") is False:
         return ["consent_to_schedule"]
+    if slots.get("phone") == repair.UNKNOWN:  # no number could be given: nothing more to ask
+        return list(BOOKING_SLOTS[: BOOKING_SLOTS.index("phone") + 1])
     return list(BOOKING_SLOTS)
 
 
-def _carries_clinical_facts(message: PatientMessage, requested: str | None = None) -> bool:
+def carries_clinical_facts(message: PatientMessage, requested: str | None = None) -> bool:
     """Facts that make the message a correction; a time answers the preferred-time question."""
     ignored = {"time", "time_problem"} if requested == "preferred_time" else set()
     return any(e.get("entity") in CLINICAL_ENTITIES - ignored for e in message.entities)
@@ -69,22 +58,19 @@ def consent_update(ctx: BookingContext) -> bool | None:
         return True
     if ctx.requested != "consent_to_schedule":
         return None
-    if intent == "affirm":
-        return True
-    if intent == "deny" and not _carries_clinical_facts(ctx.message):
-        return False
-    return None
+    if carries_clinical_facts(ctx.message):
+        return True if intent == "affirm" else None
+    return yes_or_no(ctx.text, intent)
 
 
 def _free_text_answer(ctx: BookingContext, is_valid: bool) -> bool:
     """Whether the message is meant as the answer to a free-text booking question."""
-    intent = ctx.message.intent
-    if intent in NOT_AN_ANSWER:
+    if ctx.message.intent in repair.NOT_AN_ATTEMPT:
         return False
     if is_valid:
         return True
-    side_question = intent in SIDE_INTENTS and ctx.message.confidence >= SIDE_INTENT_CONFIDENCE
-    return not side_question and not _carries_clinical_facts(ctx.message, ctx.requested)
+    attempted = repair.is_attempt(ctx.message.intent, ctx.message.confidence)
+    return attempted and not carries_clinical_facts(ctx.message, ctx.requested)
 
 
 def sms_sender_phone(input_channel: str | None, *metadata: object, region: str = "US") -> str | None:
@@ -148,6 +134,9 @@ def sender_phone_reply(message: PatientMessage, text: str, region: str = "US") -
     return "unclear"
 
 
+# "skip", offered when a name could not be read twice (utter_ask_patient_name, domain.yml).
+_SKIP_NAME = re.compile(r"^(?:skip|skip it|pass|id rather not|i d rather not|rather not|rather not say|no name)$")
+
 PhoneProblem = Literal["bad_phone", "unclear"]
 
 
@@ -179,6 +168,15 @@ def check_phone(value: Any, ctx: BookingContext) -> PhoneCheck:
     return PhoneCheck({"phone": None}, "bad_phone")
 
 
+def callback_confirmation(public_id: str, phone: str, sms_phone: str | None = None) -> str:
+    """The text confirming a saved call-back request (the number never repeated in full)."""
+    where = "this number" if sms_phone and phone == sms_phone else f"the number ending in {phone[-4:]}"
+    return (
+        f"Thank you. I've asked the clinic to call you back at {where}; your request number is {public_id}. "
+        "Meanwhile, you can keep telling me about your pain here."
+    )
+
+
 def booking_confirmation(public_id: str, phone: str, sms_phone: str | None = None) -> str:
     """The text confirming a saved request; by SMS to the sender's own number, "this number"."""
     said = f"Thank you. I've sent your request to the clinic; its number is {public_id}. "
@@ -203,7 +201,9 @@ def booking_updates(ctx: BookingContext) -> dict[str, Any]:
         phone = normalize_phone(text, ctx.region)
         if phone and ctx.slots.get("phone") is None:
             updates["phone"] = phone
-        if _free_text_answer(ctx, clean_patient_name(text) is not None):
+        if _SKIP_NAME.match(_plain_words(text)):
+            updates["patient_name"] = repair.NAME_NOT_GIVEN
+        elif not ctx.message.unsure and _free_text_answer(ctx, clean_patient_name(text) is not None):
             updates["patient_name"] = text
     elif ctx.requested == "phone":
         typed = normalize_phone(text, ctx.region)

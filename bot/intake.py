@@ -28,6 +28,9 @@ INTAKE_SLOTS = (
 # Intents whose message may answer an intake question; side questions never fill a fact.
 ANSWER_INTENTS = frozenset({"inform", "nlu_fallback", "deny", "affirm", "dont_know", "greet", "thank"})
 LONGEST_PLAUSIBLE_WEEKS = 52 * 80
+# Slot: how many weeks ago the pain came back, when the patient dated it from today; a
+# corrected surgery date then recomputes the return time (weeks after the surgery).
+RETURN_AGO = "pain_return_ago"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,13 @@ class PatientMessage:
     intent: str | None
     entities: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     confidence: float = 1.0
+    says_dont_know: bool = False
+    """The words say "I don't know" ("not sure when it came back"), whatever else they carry."""
+
+    @property
+    def unsure(self) -> bool:
+        """The patient doesn't know: by the intent, or in so many words."""
+        return self.intent == "dont_know" or self.says_dont_know
 
     def values(self, entity: str, role: str | None = None) -> list[Any]:
         """Values of one entity (and role; ``None`` = no role) in message order."""
@@ -77,7 +87,7 @@ def _weeks_since_surgery(message: PatientMessage, requested: str | None, slots: 
         duration = message.times("duration")
         if duration:
             return duration[-1]
-        return UNKNOWN if message.intent == "dont_know" else None
+        return UNKNOWN if message.unsure else None
     # Not asked: a past point with no subject corrects or gives the surgery date;
     # a bare length only counts while the date is still unknown.
     if ago:
@@ -93,17 +103,30 @@ def _pain_return_weeks(message: PatientMessage, requested: str | None, weeks_sin
     after = message.times("return_after")
     ago = message.times("return_ago")
     if requested == "pain_return_weeks":
+        # asked when the pain came back, "the burning started 3 weeks ago" dates the return
         after = after or message.times("duration")
-        ago = ago or message.times("ago")
+        ago = ago or message.times("ago", "onset")
         if not after and not ago:
             if message.values("time_problem"):
                 return FUTURE
-            return UNKNOWN if message.intent == "dont_know" else None
+            return UNKNOWN if message.unsure else None
     if after:
         return after[-1]
     if ago:
         # Counted from the surgery date; while that is unknown the question comes later.
         return round(surgery_weeks - ago[-1], 2) if surgery_weeks is not None else None
+    return _between_loose_points(message)
+
+
+def _return_ago(message: PatientMessage, requested: str | None) -> float | None:
+    """How long ago the pain came back, when the message dates the return from today."""
+    if message.times("return_after") or (requested == "pain_return_weeks" and message.times("duration")):
+        return None
+    ago = message.times("return_ago") or (message.times("ago", "onset") if requested == "pain_return_weeks" else [])
+    return ago[-1] if ago else None
+
+
+def _between_loose_points(message: PatientMessage) -> float | None:
     # "Surgery at Thanksgiving, fine till Valentine's": the later of two loose points is the return.
     loose = message.times("ago")
     if len(loose) >= 2 and not message.times("surgery"):
@@ -122,7 +145,7 @@ def _symptoms(message: PatientMessage, requested: str | None, slots: Mapping[str
     if requested == "symptoms":
         if denied or message.intent == "deny":
             return []
-        if message.intent == "dont_know":
+        if message.unsure:
             return UNKNOWN
     return None
 
@@ -131,7 +154,7 @@ def _pain_course(message: PatientMessage, requested: str | None, slots: Mapping[
     courses = [v for v in message.values("pain_course") if v in PAIN_COURSES]
     if courses:
         return courses[0]
-    if requested == "pain_course" and message.intent == "dont_know":
+    if requested == "pain_course" and message.unsure:
         return UNKNOWN
     hints = message.values("return_speed")
     if slots.get("pain_course") in RETURN_COURSES:
@@ -152,7 +175,7 @@ def intake_updates(message: PatientMessage, requested: str | None, slots: Mappin
     surgery = [v for v in message.values("surgery_type") if v in SURGERY_TYPES]
     if surgery:
         updates["surgery_type"] = surgery[-1]
-    elif requested == "surgery_type" and message.intent == "dont_know":
+    elif requested == "surgery_type" and message.unsure:
         updates["surgery_type"] = UNKNOWN
 
     weeks = _weeks_since_surgery(message, requested, slots)
@@ -163,11 +186,18 @@ def intake_updates(message: PatientMessage, requested: str | None, slots: Mappin
     if course is not None:
         updates["pain_course"] = course
 
-    returned = _pain_return_weeks(
-        message, requested, updates.get("weeks_since_surgery", slots.get("weeks_since_surgery"))
-    )
+    surgery_weeks = updates.get("weeks_since_surgery", slots.get("weeks_since_surgery"))
+    returned = _pain_return_weeks(message, requested, surgery_weeks)
     if returned is not None:
         updates["pain_return_weeks"] = returned
+        ago = _return_ago(message, requested) if isinstance(returned, float) else None
+        if ago is not None or slots.get(RETURN_AGO) is not None:
+            updates[RETURN_AGO] = ago
+    elif "weeks_since_surgery" in updates and _number(slots.get(RETURN_AGO)) is not None:
+        # A corrected surgery date moves a return that was dated from today ("2 weeks ago").
+        weeks = _number(surgery_weeks)
+        if weeks is not None:
+            updates["pain_return_weeks"] = round(weeks - float(slots[RETURN_AGO]), 2)
 
     symptoms = _symptoms(message, requested, slots)
     if symptoms is not None:

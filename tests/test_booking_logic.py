@@ -277,30 +277,29 @@ def test_validator_by_sms_asks_then_takes_the_confirmed_sender_phone() -> None:
     # the sender's number from session_started_metadata when the message has none
     no_metadata = _tracker("yes", {**asked, "session_started_metadata": twilio}, "twilio", None)
     assert _run_validator(no_metadata) == {"phone": SMS_PHONE}
-    # never on the web, even with SMS-looking metadata
-    assert _run_validator(_tracker("yes", asked, "rest", twilio)) == {"phone": None}
+    # never on the web, even with SMS-looking metadata: the question is asked again, with a hint
+    repaired = {"phone": None, "repair_step": "hint", "repair_slot": "phone"}
+    assert _run_validator(_tracker("yes", asked, "rest", twilio)) == repaired
 
 
-def test_validator_by_sms_says_sorry_before_asking_again() -> None:
+def test_validator_leaves_the_sorry_to_the_questions_repair_variation() -> None:
     import asyncio
     from pathlib import Path
 
     import yaml
     from rasa_sdk.executor import CollectingDispatcher
 
-    from actions.scheduling import BAD_PHONE, PHONE_UNCLEAR, ValidateBookingForm
+    from actions.scheduling import ValidateBookingForm
 
     domain = yaml.safe_load((Path(__file__).resolve().parents[1] / "domain.yml").read_text())
     asked = {"consent_to_schedule": True, "patient_name": "Maria Lopez", "requested_slot": "phone"}
     twilio = {"channel": "twilio", "phone": SMS_PHONE}
-    said: dict[tuple[str, str], list[Any]] = {}
-    for channel, text in (("twilio", "hm"), ("twilio", "no"), ("rest", "hm")):
+    for channel, text, step in (("twilio", "hm", "hint"), ("twilio", "no", None), ("rest", "hm", "hint")):
         dispatcher = CollectingDispatcher()
-        asyncio.run(ValidateBookingForm().run(dispatcher, _tracker(text, asked, channel, twilio), domain))
-        said[channel, text] = [m.get("text") for m in dispatcher.messages]
-    assert said["twilio", "hm"] == [PHONE_UNCLEAR]
-    assert said["twilio", "no"] == []  # the question after a "no" asks for the number itself
-    assert said["rest", "hm"] == [BAD_PHONE]
+        events = asyncio.run(ValidateBookingForm().run(dispatcher, _tracker(text, asked, channel, twilio), domain))
+        assert dispatcher.messages == []  # utter_ask_phone's hint variation says it (domain.yml)
+        slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        assert slots.get("repair_step") == step
 
 
 def test_submit_by_sms_says_this_number(sqlite_url: str, monkeypatch: Any) -> None:

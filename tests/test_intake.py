@@ -49,13 +49,22 @@ def test_a_whole_story_fills_every_fact_at_once() -> None:
         "weeks_since_surgery": 10.0,
         "pain_course": "relief_then_sudden_return",
         "pain_return_weeks": 9.0,
+        "pain_return_ago": 1.0,
         "symptoms": ["leg_pain", "tingling"],
     }
 
 
 def test_return_time_is_counted_from_the_known_surgery_time() -> None:
     updates = intake_updates(msg("inform", time(2, "ago")), "pain_return_weeks", {"weeks_since_surgery": 20.0})
-    assert updates == {"pain_return_weeks": 18.0}
+    assert updates == {"pain_return_weeks": 18.0, "pain_return_ago": 2.0}
+
+
+def test_a_corrected_surgery_date_moves_a_return_dated_from_today() -> None:
+    slots = {"weeks_since_surgery": 10.0, "pain_course": "relief_then_sudden_return", "pain_return_weeks": 8.0}
+    updates = intake_updates(msg("inform", time(12, "surgery")), "symptoms", {**slots, "pain_return_ago": 2.0})
+    assert updates == {"weeks_since_surgery": 12.0, "pain_return_weeks": 10.0}
+    # a return dated from the surgery ("2 months after") stays where it was
+    assert intake_updates(msg("inform", time(12, "surgery")), "symptoms", slots) == {"weeks_since_surgery": 12.0}
 
 
 def test_a_bare_length_answers_the_return_question_as_weeks_after_surgery() -> None:

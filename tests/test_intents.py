@@ -10,11 +10,27 @@ def test_a_red_flag_entity_always_wins() -> None:
 
 
 def test_the_classifier_alone_cannot_raise_a_red_flag() -> None:
-    assert guard_intent("no fever", "report_red_flag", ["report_red_flag", "deny"], []) == "deny"
+    judged = {"red_flag_judged": True}  # the lexicon read the red-flag words as denied
+    assert guard_intent("no fever", "report_red_flag", ["report_red_flag", "deny"], [], **judged) == "deny"
     assert (
-        guard_intent("no fever, it burns", "report_red_flag", ["report_red_flag", "deny"], ["symptom"])
+        guard_intent("no fever, it burns", "report_red_flag", ["report_red_flag", "deny"], ["symptom"], **judged)
         == "inform"
     )
+
+
+def test_a_red_flag_the_lexicon_does_not_know_is_a_possible_one() -> None:
+    said = "feels like an elephant is sitting on my chest"
+    assert guard_intent(said, "report_red_flag", ["report_red_flag"], []) == "possible_red_flag"
+    assert guard_intent(said, "inform", ["inform"], [], close_to_red_flag=True) == "possible_red_flag"
+    assert guard_intent(said, "inform", ["inform"], []) == "inform"
+
+
+def test_dont_know_in_any_wording_and_bare_yes_no() -> None:
+    assert guard_intent("no clue what they did", "deny", ["deny"], [], says_dont_know=True) == "dont_know"
+    assert guard_intent("not sure, maybe 6 weeks ago", "inform", ["inform"], ["time"], says_dont_know=True) == "inform"
+    assert guard_intent("n", "nlu_fallback", ["nlu_fallback"], []) == "deny"
+    assert guard_intent("y", "greet", ["greet"], []) == "affirm"
+    assert guard_intent("no numbness", "inform", ["inform"], ["symptom"]) == "inform"
 
 
 def test_empty_text_is_a_fallback() -> None:

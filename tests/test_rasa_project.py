@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.dialogue.repair import GIVE_UP
 from tests.conversations.harness import PROJECT_ROOT, trained_model
 
 RASA = str(Path(sys.executable).parent / "rasa")
@@ -26,14 +27,19 @@ SENT_BY_FORMS_AND_ACTIONS = {
     "utter_booking_declined",
     "utter_already_requested",
     "utter_restart",
+    "utter_ask_red_flag_confirmed",
+    "utter_readback",
+    "utter_red_flag_check_cleared",
+    "utter_callback_failed",
+    *(f"utter_gave_up_{slot}" for slot in GIVE_UP),
 }
+# Set by bot.nlu.intent_guard, never predicted by the classifier, so it has no training examples.
+GUARD_ONLY_INTENT = "The intent 'possible_red_flag' is listed in the domain file, but is not found in the NLU"
 
 
 def _rasa(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", RASA_TELEMETRY_ENABLED="false")
-    return subprocess.run(
-        [RASA, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900
-    )
+    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
 def test_rasa_data_validate_is_clean() -> None:
@@ -45,7 +51,7 @@ def test_rasa_data_validate_is_clean() -> None:
     other_warnings = [
         line
         for line in output.splitlines()
-        if "UserWarning" in line and "is not used in any story or rule" not in line
+        if "UserWarning" in line and "is not used in any story or rule" not in line and GUARD_ONLY_INTENT not in line
     ]
     assert not other_warnings, other_warnings
 

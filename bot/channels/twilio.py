@@ -104,7 +104,8 @@ def button_hint(buttons: Iterable[dict[str, Any]]) -> str:
 def sms_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
     """The SMS bodies for a turn's collected bot messages: one per text reply.
 
-    Buttons become a "Reply …" line under their text; ``custom`` payloads, images and
+    Buttons become a "Reply …" line under their text, unless the text already has one (the
+    numbered menus of ``domain.yml``); ``custom`` payloads, images and
     attachments are not sent as SMS text. Typographic look-alikes (``•``, ``’``, ``–``) are
     spelt in GSM-7, so that one of them does not make the whole message UCS-2 (more segments).
     """
@@ -113,7 +114,8 @@ def sms_texts(messages: Iterable[dict[str, Any]]) -> list[str]:
         text = message.get("text")
         parts = [text.strip()] if isinstance(text, str) and text.strip() else []
         buttons = message.get("buttons")
-        if isinstance(buttons, list):
+        # A numbered menu ("Reply 1 for …") already says how to answer its buttons.
+        if isinstance(buttons, list) and "Reply " not in (text if isinstance(text, str) else ""):
             hint = button_hint(buttons)
             if hint:
                 parts.append(hint)

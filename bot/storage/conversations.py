@@ -57,6 +57,8 @@ class Conversation:
     facts: dict[str, Any] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     red_flags: list[str] = field(default_factory=list)
+    review_flags: list[str] = field(default_factory=list)
+    """Possible red flags the patient said no to when asked (marked for staff review)."""
     booking_status: str = ""
     names: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
@@ -164,9 +166,10 @@ def _join_clinic_rows(session: Session, conversations: dict[str, Conversation]) 
     for event in session.execute(select(RedFlagEvent).where(RedFlagEvent.conversation_id.in_(ids))).scalars():
         conv = conversations[event.conversation_id]
         conv.channel = conv.channel or event.channel
+        marked = conv.review_flags if event.kind == "review" else conv.red_flags
         for code in event.red_flags or []:
-            if code not in conv.red_flags:
-                conv.red_flags.append(code)
+            if code not in marked:
+                marked.append(code)
     query = select(AppointmentRequest).where(AppointmentRequest.conversation_id.in_(ids))
     for request in session.execute(query.order_by(AppointmentRequest.created_at)).scalars():
         conv = conversations[request.conversation_id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,6 +80,21 @@ def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, future=True, expire_on_commit=False, class_=Session)
 
 
+# Columns added after a table's first release: (table, column, SQL type and default).
+_ADDED_COLUMNS = (
+    ("clinic_appointment_requests", "kind", "VARCHAR(16) NOT NULL DEFAULT 'consultation'"),
+    ("clinic_red_flag_events", "kind", "VARCHAR(16) NOT NULL DEFAULT 'emergency'"),
+)
+
+
 def init_db(engine: Engine) -> None:
-    """Create the clinic's tables that do not exist yet (never touches Rasa's ``events``)."""
+    """Create the clinic's tables that do not exist yet (never touches Rasa's ``events``).
+
+    Tables made by an older release get the columns added since (``_ADDED_COLUMNS``).
+    """
     Base.metadata.create_all(engine)
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table, column, definition in _ADDED_COLUMNS:
+            if column not in {c["name"] for c in inspector.get_columns(table)}:
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")

@@ -23,6 +23,10 @@ from sqlalchemy.types import TypeDecorator
 Base: Any = declarative_base()
 
 APPOINTMENT_STATUSES = ("new", "contacted", "booked", "closed")
+# A consultation the patient accepted, or a call-back the patient asked for ("talk to a person").
+REQUEST_KINDS = ("consultation", "callback")
+# A red flag the patient reported, or a possible one they said no to (kept for staff review).
+RED_FLAG_KINDS = ("emergency", "review")
 RED_FLAG_STATUSES = ("new", "contacted", "closed")
 STATUS_KINDS = ("appointment", "red_flag")
 
@@ -88,6 +92,7 @@ class AppointmentRequest(Base):
     preferred_date = Column(Date, nullable=True)
     findings = Column(JSON, nullable=False, default=list)
     facts = Column(JSON, nullable=False, default=dict)
+    kind = Column(String(16), nullable=False, default="consultation", server_default="consultation")
     status = Column(String(16), nullable=False, default="new")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -110,6 +115,7 @@ class RedFlagEvent(Base):
     conversation_id = Column(String(CONVERSATION_ID_MAX), nullable=False, index=True)
     channel = Column(String(CHANNEL_MAX), nullable=False)
     red_flags = Column(JSON, nullable=False, default=list)
+    kind = Column(String(16), nullable=False, default="emergency", server_default="emergency")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     status = Column(String(16), nullable=False, default="new")
 

@@ -27,7 +27,9 @@ from bot.storage.models import (
     CONVERSATION_ID_MAX,
     NAME_MAX,
     PREFERRED_TIME_MAX,
+    RED_FLAG_KINDS,
     RED_FLAG_STATUSES,
+    REQUEST_KINDS,
     STAFF_NAME_MAX,
     AppointmentRequest,
     RedFlagEvent,
@@ -83,6 +85,7 @@ def save_appointment_request(
     preferred_date: date | None = None,
     findings: Iterable[str] = (),
     facts: Mapping[str, Any] | None = None,
+    kind: str = "consultation",
 ) -> AppointmentRequest:
     """Add a new appointment request with a fresh public id and flush it.
 
@@ -95,6 +98,8 @@ def save_appointment_request(
     """
     if not _E164.fullmatch(phone or ""):
         raise ValueError("phone must be in E.164 form, e.g. +14155552671")
+    if kind not in REQUEST_KINDS:
+        raise ValueError(f"kind must be one of {REQUEST_KINDS}")
     values: dict[str, Any] = {
         "conversation_id": _required(conversation_id, CONVERSATION_ID_MAX, "conversation_id"),
         "channel": _required(channel, CHANNEL_MAX, "channel"),
@@ -104,6 +109,7 @@ def save_appointment_request(
         "preferred_date": preferred_date,
         "findings": [str(code) for code in findings],
         "facts": dict(facts or {}),
+        "kind": kind,
         "status": "new",
     }
     for attempt in range(_PUBLIC_ID_ATTEMPTS):
@@ -119,8 +125,12 @@ def save_appointment_request(
     raise AssertionError("unreachable")
 
 
-def record_red_flags(session: Session, conversation_id: str, channel: str, codes: Iterable[str]) -> RedFlagEvent:
+def record_red_flags(
+    session: Session, conversation_id: str, channel: str, codes: Iterable[str], kind: str = "emergency"
+) -> RedFlagEvent:
     """Add one red-flag event (status ``new``) for a detection of ``codes`` and flush it.
+
+    ``kind`` is ``review`` for a possible red flag the patient said no to (staff look anyway).
 
     Raises:
         ValueError: no codes, or an empty conversation id or channel.
@@ -133,6 +143,7 @@ def record_red_flags(session: Session, conversation_id: str, channel: str, codes
         conversation_id=_required(conversation_id, CONVERSATION_ID_MAX, "conversation_id"),
         channel=_required(channel, CHANNEL_MAX, "channel"),
         red_flags=unique_codes,
+        kind=kind if kind in RED_FLAG_KINDS else "emergency",
         status="new",
     )
     session.add(event)

@@ -8,14 +8,20 @@ import pytest
 import yaml
 from rasa_sdk.forms import FormValidationAction
 
+from actions.handoff import ValidateCallbackForm
 from actions.intake import ValidateIntakeForm
+from actions.safety import ValidateRedFlagCheckForm
 from actions.scheduling import ValidateBookingForm
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
 VALIDATORS: dict[str, type[FormValidationAction]] = {
     "intake_form": ValidateIntakeForm,
     "booking_form": ValidateBookingForm,
+    "callback_form": ValidateCallbackForm,
+    "red_flag_check_form": ValidateRedFlagCheckForm,
 }
+# The safety question is not one of the contract's facts: it carries no ask payload.
+NOT_A_FACT = {"red_flag_confirmed"}
 
 
 def test_every_form_has_a_validator() -> None:
@@ -53,4 +59,7 @@ def test_every_ask_response_carries_the_ask_payload() -> None:
     for form in DOMAIN["forms"].values():
         for slot in form["required_slots"]:
             for variation in DOMAIN["responses"][f"utter_ask_{slot}"]:
-                assert variation["custom"] == {"type": "ask", "slot": slot}
+                if slot in NOT_A_FACT:
+                    assert "custom" not in variation
+                else:
+                    assert variation["custom"] == {"type": "ask", "slot": slot}

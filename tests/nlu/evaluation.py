@@ -91,7 +91,8 @@ def score(examples: list[dict[str, Any]], parse: Callable[[str], dict[str, Any]]
             per_intent[expected_intent]["fn"] += 1
             per_intent.setdefault(str(predicted), Counter())["fp"] += 1
         expected = [_entity_key(e) for e in example.get("entities") or []]
-        found = [_entity_key(e) for e in parsed.get("entities") or []]
+        # the guard's guess behind a safety question is no fact of the message
+        found = [_entity_key(e) for e in parsed.get("entities") or [] if e.get("entity") != "suspected_red_flag"]
         expected_flags = {e for e in expected if e[0] == "red_flag"}
         found_flags = {f for f in found if f[0] == "red_flag"}
         flags.update(

@@ -1,0 +1,1 @@
+"""How the conversation moves forward: repairing answers the bot can't use, and reading back facts."""

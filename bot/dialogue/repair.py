@@ -1,0 +1,190 @@
+"""Conversation repair: no question is asked more than three times in a row.
+
+Every form question (intake, consultation request, call-back request) goes through the same
+three steps when the patient's answer can't be used:
+
+1. ``hint``: the question again, saying what kind of answer would help for *that* question
+   (the ``utter_ask_<slot>`` variation with the condition ``repair_step: hint`` in ``domain.yml``);
+2. ``choices``: the question as choices: quick replies on the web, a numbered menu by SMS
+   ("Reply 1 …, 2 …, 0 if you're not sure"), read back by :func:`chosen_text`;
+3. give up: the fact is recorded as not known (:data:`GIVE_UP`), the patient is told so kindly
+   (``utter_gave_up_<slot>``) and the form goes on.
+
+An answer that sets any fact, "I don't know" included, ends the repair. Plain functions here;
+``actions/repair.py`` applies them in both form validators.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+REPAIR_STEP = "repair_step"  # slot: None, "hint" or "choices" for the slot in REPAIR_SLOT
+REPAIR_SLOT = "repair_slot"  # slot: which question the repair step belongs to
+HINT = "hint"
+CHOICES = "choices"
+STEPS = (None, HINT, CHOICES)
+
+UNKNOWN = "unknown"
+NAME_NOT_GIVEN = "(name not given)"
+ANY_TIME = "any time"
+#: What each question records when the patient could not answer it three times.
+#: ``phone`` by SMS takes the number the patient texts from instead (see ``actions/repair.py``).
+GIVE_UP: dict[str, Any] = {
+    "surgery_type": UNKNOWN,
+    "weeks_since_surgery": UNKNOWN,
+    "pain_course": UNKNOWN,
+    "pain_return_weeks": UNKNOWN,
+    "symptoms": UNKNOWN,
+    "consent_to_schedule": False,
+    "patient_name": NAME_NOT_GIVEN,
+    "phone": UNKNOWN,
+    "preferred_time": ANY_TIME,
+}
+
+#: The words of the last offered choice, "not sure" (number 0 by SMS), and of "none of these".
+NOT_SURE_WORDS = "I'm not sure"
+NONE_WORDS = "None of these"
+
+# Intents that are never an attempt at the question: rules answer them (red flags, start over,
+# asking for a person or a visit) and the question comes back after.
+NOT_AN_ATTEMPT = frozenset(
+    {"report_red_flag", "possible_red_flag", "start_over", "request_human", "request_appointment"}
+)
+# Side questions, unless the classifier is unsure ("call me anytime" read as goodbye).
+# "out_of_scope" is not one: inside a question, "banana" is an answer the bot can't use.
+SIDE_INTENTS = frozenset(
+    {
+        "ask_billing",
+        "ask_medication",
+        "ask_surgeon_quality",
+        "bot_challenge",
+        "ask_capabilities",
+        "goodbye",
+    }
+)
+SIDE_INTENT_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
+class RepairState:
+    """Where the repair of the current question stands."""
+
+    slot: str | None = None
+    step: str | None = None
+
+    @classmethod
+    def from_slots(cls, slots: Mapping[str, Any]) -> RepairState:
+        """Read the state kept in the tracker's slots (unknown values count as no repair)."""
+        step = slots.get(REPAIR_STEP)
+        return cls(slots.get(REPAIR_SLOT), step if step in STEPS else None)
+
+    def for_question(self, requested: str | None) -> str | None:
+        """The step reached for this question (another question's repair does not count)."""
+        return self.step if requested and self.slot == requested else None
+
+
+@dataclass(frozen=True)
+class RepairDecision:
+    """What a message does to the repair of the question it answers."""
+
+    step: str | None
+    """The step the question is asked at next (``None``: ordinary wording)."""
+    gave_up: str | None = None
+    """The slot recorded as not known because of this message, if any."""
+
+    def slot_updates(self, requested: str | None) -> dict[str, Any]:
+        """The repair slots to set after this message."""
+        if self.step is None:
+            return {REPAIR_STEP: None, REPAIR_SLOT: None}
+        return {REPAIR_STEP: self.step, REPAIR_SLOT: requested}
+
+
+def is_attempt(intent: str | None, confidence: float) -> bool:
+    """Whether a message with this intent was meant as the answer to the question asked."""
+    if intent in NOT_AN_ATTEMPT:
+        return False
+    return not (intent in SIDE_INTENTS and confidence >= SIDE_INTENT_CONFIDENCE)
+
+
+def decide(requested: str | None, state: RepairState, progressed: bool, attempted: bool) -> RepairDecision:
+    """The next repair step for ``requested`` after one message.
+
+    ``progressed``: the message set some fact (the asked one or another). ``attempted``: it was
+    meant as an answer (see :func:`is_attempt`); side questions leave the repair where it was.
+    """
+    current = state.for_question(requested)
+    if requested is None or progressed:
+        return RepairDecision(None)
+    if not attempted:
+        return RepairDecision(current)
+    if current is None:
+        return RepairDecision(HINT)
+    if current == HINT:
+        return RepairDecision(CHOICES)
+    return RepairDecision(None, gave_up=requested)
+
+
+def give_up_value(slot: str) -> Any:
+    """What ``slot`` records when the patient could not answer it."""
+    return GIVE_UP.get(slot, UNKNOWN)
+
+
+_NUMBERS = re.compile(
+    r"^\s*(?:(?:option|number|no\.?|#)\s*)?(\d)(?:(?:\s*[,&+/]\s*|\s+(?:and|n)\s+|\s+)(\d))*\s*[.!)]?\s*$",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+NOT_SURE_CHOICE = 0
+
+
+def chosen_numbers(text: str) -> list[int] | None:
+    """The menu numbers of a reply like "2", "#3", "1 and 6", "1,3,7"; ``None`` for other text."""
+    if not _NUMBERS.match(text or ""):
+        return None
+    return [int(d) for d in _DIGIT.findall(text)]
+
+
+def chosen_intent(words: str) -> str:
+    """The intent a chosen answer stands for: "not sure", "none of these", or a fact."""
+    if words == NOT_SURE_WORDS:
+        return "dont_know"
+    return "deny" if words == NONE_WORDS else "inform"
+
+
+def chosen_text(text: str, buttons: Sequence[Mapping[str, Any]]) -> str | None:
+    """The words of the offered choices a numbered reply picks, or ``None``.
+
+    Choices are numbered 1, 2, … in order; the last one (always "not sure") is 0. Several
+    numbers pick several choices (the symptoms question); a number with no choice is ``None``.
+    """
+    numbers = chosen_numbers(text)
+    if not numbers or not buttons:
+        return None
+    words = [str(b.get("payload") or b.get("title") or "") for b in buttons]
+    picked: list[str] = []
+    for number in dict.fromkeys(numbers):
+        index = len(words) - 1 if number == NOT_SURE_CHOICE else number - 1
+        if not 0 <= index < len(words) or (number != NOT_SURE_CHOICE and index == len(words) - 1):
+            return None
+        picked.append(words[index])
+    return ", ".join(picked)
+
+
+def offered_buttons(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The buttons of the bot's last message before the latest user message (``[]`` if none)."""
+    seen_user = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return []
+            seen_user = True
+            continue
+        if seen_user and kind == "bot":
+            buttons = (event.get("data") or {}).get("buttons")
+            if buttons:
+                return [b for b in buttons if isinstance(b, Mapping)]
+    return []
