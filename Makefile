@@ -14,7 +14,7 @@ WIDGET_JS := bot/web/static/vendor/socket.io.min.js
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install model run test lint validate train widget staff-user purge bench-nlu clean
+.PHONY: help install model run test lint validate train widget staff-user purge bench-nlu bench-dialogue clean
 
 help:
 	@echo "make run     - install, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
@@ -24,6 +24,7 @@ help:
 	@echo "make staff-user USERNAME=x ROLE=admin - create a staff account (asks for the password)"
 	@echo "make purge DAYS=N - delete conversations idle for N days (audited)"
 	@echo "make bench-nlu - language benchmark against dateparser, timefhuman and the stock pipeline"
+	@echo "make bench-dialogue - simulated patients talk to the real bot; figures in bench/reports/dialogue.md"
 
 $(VENV)/bin/python:
 	"$$(scripts/find-python310)" -m venv $(VENV)
@@ -58,7 +59,16 @@ $(CHROMIUM):
 		echo "Browser tests need Debian's chromium at $(CHROMIUM) (apt-get install chromium); without it they are skipped."; \
 	fi
 
-test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM)
+# The spelling test checks every English word of Debian's word lists (tests/language/test_spelling_dictionary.py).
+WORDLISTS := /usr/share/dict/american-english /usr/share/dict/british-english
+$(WORDLISTS):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wamerican wbritish >/dev/null; \
+	else \
+		echo "The spelling test needs Debian's word lists (apt-get install wamerican wbritish)."; \
+	fi
+
+test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM) $(WORDLISTS)
 	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
 
 lint: $(INSTALLED)
@@ -81,6 +91,10 @@ $(PEERS)/.installed: bench/requirements.txt
 
 bench-nlu: $(MODEL) $(PEERS)/.installed
 	CLINIC_MODEL=$(MODEL) $(PY) bench/nlu.py
+
+# Simulated patients (bench/dialogue/*.yml) over the REST channel of a real Rasa + action server.
+bench-dialogue: $(MODEL)
+	CLINIC_MODEL=$(MODEL) $(PY) bench/dialogue.py
 
 validate: $(INSTALLED)
 	$(RASA) data validate
