@@ -11,7 +11,7 @@ from typing import Any, Literal
 from bot.dialogue import repair
 from bot.dialogue.answers import yes_or_no
 from bot.intake import PatientMessage
-from bot.scheduling.names import clean_patient_name
+from bot.scheduling.names import clean_patient_name, looks_like_a_name
 from bot.scheduling.phone import normalize_phone
 from bot.scheduling.preferred_time import read_preferred_time
 
@@ -203,6 +203,8 @@ def booking_updates(ctx: BookingContext) -> dict[str, Any]:
             updates["phone"] = phone
         if _SKIP_NAME.match(_plain_words(text)):
             updates["patient_name"] = repair.NAME_NOT_GIVEN
+        elif ctx.message.intent != "report_red_flag" and not ctx.message.unsure and looks_like_a_name(text):
+            updates["patient_name"] = text  # a bare name, however the classifier read it
         elif not ctx.message.unsure and _free_text_answer(ctx, clean_patient_name(text) is not None):
             updates["patient_name"] = text
     elif ctx.requested == "phone":

@@ -7,7 +7,7 @@ slots known so far, so every rule here is unit-tested without Rasa.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.clinical.engine import Facts
@@ -42,6 +42,8 @@ class PatientMessage:
     confidence: float = 1.0
     says_dont_know: bool = False
     """The words say "I don't know" ("not sure when it came back"), whatever else they carry."""
+    body_part_pains: tuple[str, ...] = ()
+    """``leg_pain`` / ``back_pain`` for body parts the message names (used at the symptom question)."""
 
     @property
     def unsure(self) -> bool:
@@ -143,6 +145,8 @@ def _symptoms(message: PatientMessage, requested: str | None, slots: Mapping[str
         merged = [s for s in known if s not in denied] + [s for s in affirmed if s not in known]
         return [s for s in SYMPTOMS if s in merged]
     if requested == "symptoms":
+        if message.body_part_pains and not denied and not message.unsure:
+            return [s for s in SYMPTOMS if s in set(known) | set(message.body_part_pains)]  # "just my lower back"
         if denied or message.intent == "deny":
             return []
         if message.unsure:
@@ -246,3 +250,19 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Facts:
         pain_return_weeks=(_number(slots.get("pain_return_weeks")) if needs_return_time(course) else None),
         symptoms=frozenset(s for s in symptoms if s in SYMPTOMS) if isinstance(symptoms, list) else frozenset(),
     )
+
+
+def checked_updates(message: PatientMessage, requested: str | None, slots: Mapping[str, Any]) -> dict[str, Any]:
+    """The intake facts of a message handled outside the intake form (a safety question took
+    its turn), with only values the form's checks would keep."""
+    kept: dict[str, Any] = {}
+    for slot, value in intake_updates(replace(message, intent="inform"), requested, slots).items():
+        if slot == "weeks_since_surgery" and check_weeks_since_surgery(value):
+            continue
+        if slot == "pain_return_weeks" and check_pain_return_weeks(value, slots.get("weeks_since_surgery")):
+            continue
+        if slot == "pain_course" and value == RETURNED:
+            kept["pain_returned"] = True
+            continue
+        kept[slot] = value
+    return kept

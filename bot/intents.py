@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ POSSIBLE_RED_FLAG_INTENT = "possible_red_flag"
 FALLBACK_INTENT = "nlu_fallback"
 INFORM_INTENT = "inform"
 DONT_KNOW_INTENT = "dont_know"
+MIN_WORDS_FOR_CLOSENESS = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
 CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "time_problem", "pain_course", "return_speed", "symptom"})
 
 
@@ -49,7 +52,12 @@ def guard_intent(
         return RED_FLAG_INTENT
     if not any(ch.isalnum() for ch in text) or looks_non_english(text):
         return FALLBACK_INTENT
-    if not red_flag_judged and (intent == RED_FLAG_INTENT or (close_to_red_flag and not says_dont_know)):
+    facts = bool(names & CLINICAL_ENTITIES)
+    words = len(_WORD.findall(text))
+    # Closeness alone counts only for a message of some words that the lexicons read no fact in
+    # ("my leg gives out now and then" is the symptom weakness; "suddenly" answers a question).
+    close = close_to_red_flag and words >= MIN_WORDS_FOR_CLOSENESS and not facts and not says_dont_know
+    if not red_flag_judged and words and (intent == RED_FLAG_INTENT or close):
         return POSSIBLE_RED_FLAG_INTENT
     if intent == RED_FLAG_INTENT:
         intent = next(
@@ -58,7 +66,6 @@ def guard_intent(
         )
         if names & CLINICAL_ENTITIES:
             return INFORM_INTENT
-    facts = bool(names & CLINICAL_ENTITIES)
     if says_dont_know and not facts:
         return DONT_KNOW_INTENT
     if intent not in ("affirm", "deny") and not facts:

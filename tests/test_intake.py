@@ -213,3 +213,9 @@ def test_the_speed_answers_the_follow_up(speed: str, course: str) -> None:
 def test_a_whole_course_wins_over_hints() -> None:
     both = msg("inform", ent("pain_course", "improving"), ent("return_speed", "returned"))
     assert intake_updates(both, "pain_course", {"pain_returned": True}) == {"pain_course": "improving"}
+
+
+def test_a_body_part_named_at_the_symptom_question_is_pain_there() -> None:
+    said = PatientMessage("inform", (), body_part_pains=("back_pain",))
+    assert intake_updates(said, "symptoms", {}) == {"symptoms": ["back_pain"]}
+    assert intake_updates(said, "pain_course", {}) == {}

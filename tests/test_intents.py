@@ -25,6 +25,13 @@ def test_a_red_flag_the_lexicon_does_not_know_is_a_possible_one() -> None:
     assert guard_intent(said, "inform", ["inform"], []) == "inform"
 
 
+def test_closeness_alone_needs_some_words_and_no_fact() -> None:
+    close = {"close_to_red_flag": True}
+    assert guard_intent("my leg gives out now and then", "inform", ["inform"], ["symptom"], **close) == "inform"
+    assert guard_intent("suddenly", "inform", ["inform"], [], **close) == "inform"
+    assert guard_intent("415.555.0163", "report_red_flag", ["report_red_flag", "inform"], []) == "inform"
+
+
 def test_dont_know_in_any_wording_and_bare_yes_no() -> None:
     assert guard_intent("no clue what they did", "deny", ["deny"], [], says_dont_know=True) == "dont_know"
     assert guard_intent("not sure, maybe 6 weeks ago", "inform", ["inform"], ["time"], says_dont_know=True) == "inform"

@@ -267,3 +267,23 @@ def find_symptoms(text: str) -> list[Mention]:
         and not (m.code == "weakness" and _sentence_of(text, m.start) in weak_sentences)
     ]
     return sorted(kept, key=lambda m: (m.start, m.end, m.code))
+
+
+_LEG_PARTS = r"legs?|thighs?|calf|calves|knees?|shins?|feet|foot|ankles?|hips?|buttocks?|butt|bum|glutes?|sciatica"
+# "back" only as a place ("my back", "lower back"), never "it came back" or "a while back".
+_BACK_PARTS = r"(?:my|the|lower|low|upper|mid|middle)\s+back|spine|lumbar|tailbone"
+_BODY_PART = re.compile(rf"\b(?:(?P<leg>{_LEG_PARTS})|(?P<back>{_BACK_PARTS}))\b", re.IGNORECASE)
+
+
+def body_part_pains(text: str) -> list[str]:
+    """``leg_pain`` / ``back_pain`` for the body parts a message names ("just my lower back").
+
+    Only for an answer to "which symptoms?", where naming a place means pain there; elsewhere a
+    body part alone ("surgery on my lower back") is no symptom.
+    """
+    found: list[str] = []
+    for m in _BODY_PART.finditer(text or ""):
+        code = "leg_pain" if m.group("leg") else "back_pain"
+        if code not in found:
+            found.append(code)
+    return found

@@ -51,3 +51,25 @@ def clean_patient_name(text: str) -> str | None:
     if name.casefold() in _NOT_NAMES:
         return None
     return name
+
+
+# Words of a request or a sentence, never of a name the patient was asked for.
+_SENTENCE_WORDS = frozenset(
+    "a an the to me my i you can could would please call talk speak person human someone somebody "
+    "anyone staff nurse doctor book appointment visit see want need like have get help back is are "
+    "was it this that with for of and or not agent operator representative receptionist dunno idk unsure whatever "
+    "sure maybe know".split()
+)
+
+
+def looks_like_a_name(text: str) -> bool:
+    """A bare name ("GARY PETERSON", "victor huang"): one to four words and no sentence words.
+
+    Used where the intent classifier may misread a name typed alone (all capitals, say) as a
+    request: a bare name answers the name question whatever the intent.
+    """
+    name = clean_patient_name(text)
+    if name is None or name != " ".join((text or "").split()).strip(_EDGE_PUNCTUATION):
+        return False
+    words = name.casefold().replace(".", " ").split()
+    return 1 <= len(words) <= 4 and not any(word in _SENTENCE_WORDS for word in words)

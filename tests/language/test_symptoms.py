@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language.symptoms import SYMPTOM_CODES, find_symptoms
+from bot.language.symptoms import SYMPTOM_CODES, body_part_pains, find_symptoms
 from tests.language.corpus_check import CorpusItem, check_item, load_corpus
 
 CORPUS = load_corpus("symptoms")
@@ -66,3 +66,19 @@ def test_finders_are_silent_and_compile_once(capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr() == ("", "")
     assert symptoms._lexicon() is symptoms._lexicon()
     assert red_flags._lexicon() is red_flags._lexicon()
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("just my lower back", ["back_pain"]),
+        ("mostly my lower back I'd say", ["back_pain"]),
+        ("down my leg", ["leg_pain"]),
+        ("back and legs", ["leg_pain"]),
+        ("my back and my feet", ["back_pain", "leg_pain"]),
+        ("it came back a while back", []),
+        ("none", []),
+    ],
+)
+def test_body_parts_named_in_answer_to_the_symptom_question(text: str, codes: list[str]) -> None:
+    assert body_part_pains(text) == codes

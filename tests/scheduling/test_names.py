@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scheduling.names import clean_patient_name
+from bot.scheduling.names import clean_patient_name, looks_like_a_name
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,13 @@ def test_names(text: str, expected: str) -> None:
 )
 def test_not_names(text: str) -> None:
     assert clean_patient_name(text) is None
+
+
+@pytest.mark.parametrize("text", ["GARY PETERSON", "Victor Huang", "Maria O'Neil", "José", "Dr. Smith"])
+def test_a_bare_name_looks_like_a_name(text: str) -> None:
+    assert looks_like_a_name(text)
+
+
+@pytest.mark.parametrize("text", ["have someone call me", "talk to a person", "agent", "human please", "dunno", "yes"])
+def test_a_request_or_a_non_answer_does_not(text: str) -> None:
+    assert not looks_like_a_name(text)
