@@ -68,7 +68,17 @@ $(WORDLISTS):
 		echo "The spelling test needs Debian's word lists (apt-get install wamerican wbritish)."; \
 	fi
 
-test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM) $(WORDLISTS)
+# The database-outage tests stop and start a private PostgreSQL cluster of their own (initdb, pg_ctl).
+POSTGRES_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgres-server:
+	@if [ -n "$(POSTGRES_INITDB)" ] || command -v initdb >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "The database-outage tests need PostgreSQL's server binaries (apt-get install postgresql)."; \
+	fi
+
+test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM) $(WORDLISTS) postgres-server
 	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
 
 lint: $(INSTALLED)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
 
 from bot.intake import PatientMessage
+from bot.language.symptoms import body_part_pains
 from bot.language.unknown import says_dont_know
 
 
@@ -19,6 +21,7 @@ def latest_message(tracker: Tracker) -> PatientMessage:
         entities=tuple(latest.get("entities") or ()),
         confidence=float(intent.get("confidence") or 0.0),
         says_dont_know=says_dont_know(str(latest.get("text") or "")),
+        body_part_pains=tuple(body_part_pains(str(latest.get("text") or ""))),
     )
 
 
@@ -30,6 +33,21 @@ def latest_text(tracker: Tracker) -> str:
 def channel_of(tracker: Tracker) -> str:
     """The input channel of the conversation's latest message."""
     return tracker.get_latest_input_channel() or "unknown"
+
+
+def request_kept_text(public_id: str, clinic_phone: str, *, callback: bool = False) -> str:
+    """The patient's answer when their request waits in the outbox (the database is down).
+
+    It gives the request's number, says staff will see it once the records system is back,
+    and how not to wait. Within two SMS segments.
+    """
+    what = "call-back request" if callback else "request"
+    then = "" if callback else ", and will call you to set a time"
+    return (
+        f"Thank you. Our records system can't be reached right now, so I've kept your {what} here; "
+        f"its number is {public_id}. The clinic's staff will see it as soon as the system is back{then}. "
+        f"If you'd rather not wait, call the clinic at {clinic_phone}."
+    )
 
 
 def slots_of(tracker: Tracker) -> dict[str, Any]:
@@ -48,3 +66,15 @@ class FromUpdates:
         """``{slot: value}`` if the latest message sets this slot, else ``{}``."""
         updates = self._updates(tracker)
         return {slot: updates[slot]} if slot in updates else {}
+
+
+def resume_questions(tracker: Tracker, offer: bool = True) -> list[dict[str, Any]]:
+    """Back to the questions an interruption (a safety question, a call-back) left open, if any;
+    with ``offer``, the consultation offer too."""
+    if not tracker.get_slot("assessment_done"):
+        return [FollowupAction("intake_form")]
+    if tracker.get_slot("emergency_reported"):
+        return []  # after a red flag no routine consultation is offered
+    if offer and tracker.get_slot("consent_to_schedule") is None and not tracker.get_slot("booking_request_id"):
+        return [FollowupAction("booking_form")]
+    return []

@@ -10,14 +10,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel_of, slots_of
+from actions.common import channel_of, request_kept_text, resume_questions, slots_of
 from actions.scheduling import ContactDetailsValidator, sms_phone_of
 from bot import booking
 from bot.dialogue import repair
 from bot.intake import facts_from_slots
 from bot.settings import load_settings
-from bot.storage import repository
-from bot.storage.store import get_store
+from bot.storage import outbox
+from bot.storage.outbox import Delivery, get_outbox
 
 logger = logging.getLogger(__name__)
 CALLBACK = "callback"
@@ -51,25 +51,31 @@ class ActionSubmitCallback(Action):
         phone = str(slots.get("phone") or "")
         if phone in ("", repair.UNKNOWN):
             return done  # the patient was told to call the clinic (utter_gave_up_phone)
+        # Saved, or, when the database is down or slow, kept in the outbox: the request keeps its
+        # number and reaches the staff queue when the database answers (bot.storage.outbox).
         try:
-            with get_store().transaction() as session:
-                request = repository.save_appointment_request(
-                    session,
-                    conversation_id=tracker.sender_id,
-                    channel=channel_of(tracker),
-                    patient_name=str(slots.get("patient_name") or repair.NAME_NOT_GIVEN),
-                    phone=phone,
-                    preferred_time="Asked to talk to a person: call back",
-                    findings=list(slots.get("findings") or []),
-                    facts=facts_from_slots(slots).as_payload(),
-                    kind=CALLBACK,
-                )
-                public_id = request.public_id
+            record = outbox.request_record(
+                conversation_id=tracker.sender_id,
+                channel=channel_of(tracker),
+                patient_name=str(slots.get("patient_name") or repair.NAME_NOT_GIVEN),
+                phone=phone,
+                preferred_time="Asked to talk to a person: call back",
+                findings=list(slots.get("findings") or []),
+                facts=facts_from_slots(slots).as_payload(),
+                kind=CALLBACK,
+            )
+            delivery = get_outbox().deliver(record, wait=outbox.REQUEST_WAIT_SECONDS)
         except Exception as error:  # noqa: BLE001 - the patient gets a way forward whatever failed
             logger.error("Could not save a call-back request: %s", type(error).__name__)
+            delivery = Delivery.LOST
+        if delivery is Delivery.LOST:
             dispatcher.utter_message(response="utter_callback_failed")
+            return done
+        public_id = str(record.payload["public_id"])
+        if delivery is Delivery.QUEUED:
+            dispatcher.utter_message(text=request_kept_text(public_id, settings.clinic_phone, callback=True))
             return done
         dispatcher.utter_message(
             text=booking.callback_confirmation(public_id, phone, sms_phone_of(tracker, settings.phone_region))
         )
-        return done
+        return done + resume_questions(tracker, offer=False)  # the questions go on meanwhile

@@ -25,7 +25,7 @@ PROBLEM_REPLIES = {
 class ValidateIntakeForm(RepairingValidator, FromUpdates, FormValidationAction):
     """Fills and checks surgery type, timing, pain course, return time and symptoms."""
 
-    fact_slots = intake.INTAKE_SLOTS
+    fact_slots = (*intake.INTAKE_SLOTS, "pain_returned")  # "it was fine at first" is progress too
 
     def name(self) -> str:
         return "validate_intake_form"

@@ -41,6 +41,8 @@ class RepairingValidator:
 
     #: The facts this form asks for (a message that sets any of them made progress).
     fact_slots: tuple[str, ...] = ()
+    #: Intents that interrupt this form's questions (a rule answers them).
+    interruptions: frozenset[str] = repair.NOT_AN_ATTEMPT
 
     def answers_elsewhere(self, tracker: Tracker) -> bool:
         """Whether the message is for another form (a correction of a fact while booking):
@@ -60,7 +62,8 @@ class RepairingValidator:
         progressed = any(
             e.get("event") == "slot" and e.get("name") in self.fact_slots and e.get("value") is not None for e in events
         )
-        attempted = repair.is_attempt(message.intent, message.confidence) and not self.answers_elsewhere(tracker)
+        attempted = repair.is_attempt(message.intent, message.confidence, self.interruptions)
+        attempted = attempted and not self.answers_elsewhere(tracker)
         decision = repair.decide(requested, state, progressed, attempted)
         if decision.gave_up:
             value = self.give_up_value(decision.gave_up, tracker)

@@ -11,35 +11,50 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import channel_of, latest_text
+from actions.common import channel_of, latest_message, latest_text, resume_questions, slots_of
+from bot import intake
 from bot.clinical.red_flags import emergency_payload, emergency_text
 from bot.dialogue.answers import safety_yes
-from bot.storage import repository
-from bot.storage.store import get_store
+from bot.storage import outbox
+from bot.storage.outbox import Delivery, get_outbox
 from bot.vocabulary import RED_FLAG_CODES
 
 logger = logging.getLogger(__name__)
 SUSPECTED = "red_flag_suspected"
 CONFIRMED = "red_flag_confirmed"
+CHECKED = "red_flags_checked"  # the red flags already asked about (the patient said no)
+REPEATED = "red_flag_check_repeat"
+ANY_RED_FLAG = "any"  # the question about all of them, when no one red flag was guessed
 
 
 def _record(tracker: Tracker, codes: Sequence[str], kind: str) -> None:
-    """Saves the red-flag event for staff; a failure is logged by type only, never raised."""
+    """Keeps the red-flag event for staff without holding up the patient's instruction.
+
+    The database gets at most ``RED_FLAG_WAIT_SECONDS``; when it is down or slower, the event
+    is kept in the outbox (a local file) and delivered as soon as the database answers again
+    (``bot.storage.outbox``). A failure is logged by type only, never raised.
+    """
     try:
-        with get_store().transaction() as session:
-            repository.record_red_flags(session, tracker.sender_id, channel_of(tracker), codes, kind=kind)
+        record = outbox.red_flag_record(tracker.sender_id, channel_of(tracker), codes, kind)
+        delivery = get_outbox().deliver(record, wait=outbox.RED_FLAG_WAIT_SECONDS)
     except Exception as error:  # noqa: BLE001 - the patient's instruction must never fail
         # The error type only: database errors can quote the patient's values.
         logger.error("Could not record a red flag (conversation kept in the tracker store): %s", type(error).__name__)
+        return
+    if delivery is Delivery.LOST:
+        logger.error("A red flag could be neither saved nor kept in the outbox (see the errors above).")
 
 
 def send_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, codes: Sequence[str]) -> list[dict[str, Any]]:
-    """The urgent instruction and ``emergency`` payload first, then the record for staff."""
+    """The urgent instruction and ``emergency`` payload first, then the record for staff.
+
+    The record never holds the instruction up for long: see :func:`_record`.
+    """
     payload = emergency_payload(codes)
     ordered = [str(code) for code in payload["red_flags"]]  # type: ignore[attr-defined]
     sms = channel_of(tracker) == "twilio"
@@ -68,16 +83,23 @@ class ValidateRedFlagCheckForm(FormValidationAction):
         return "validate_red_flag_check_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
-        """On activation, notes which red flag the question is about (the guard's guess)."""
-        events: list[dict[str, Any]] = await super().run(dispatcher, tracker, domain)
-        if tracker.get_slot("requested_slot") != CONFIRMED:
-            guesses = [
-                e.get("value")
-                for e in (tracker.latest_message or {}).get("entities") or []
-                if e.get("entity") == "suspected_red_flag" and e.get("value") in RED_FLAG_CODES
-            ]
-            events.insert(0, SlotSet(SUSPECTED, guesses[0] if guesses else None))
-        return events
+        """On activation: which red flag the question is about (the guard's guess), and the facts
+        the message gave for the question it interrupted. A red flag already asked about in this
+        conversation is not asked about again (the answer was no)."""
+        if tracker.get_slot("requested_slot") == CONFIRMED:
+            events: list[dict[str, Any]] = await super().run(dispatcher, tracker, domain)
+            return events
+        guesses = [
+            e.get("value")
+            for e in (tracker.latest_message or {}).get("entities") or []
+            if e.get("entity") == "suspected_red_flag" and e.get("value") in RED_FLAG_CODES
+        ]
+        code = guesses[0] if guesses else None
+        kept = intake.checked_updates(latest_message(tracker), _question_before(tracker.events), slots_of(tracker))
+        events = [SlotSet(SUSPECTED, code), *(SlotSet(name, value) for name, value in kept.items())]
+        if (code or ANY_RED_FLAG) in (tracker.get_slot(CHECKED) or []):
+            return [*events, SlotSet(REPEATED, True), SlotSet(CONFIRMED, False), SlotSet("requested_slot", None)]
+        return events + await super().run(dispatcher, tracker, domain)
 
     async def extract_red_flag_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -102,18 +124,25 @@ class ActionResolveRedFlagCheck(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         suspected = tracker.get_slot(SUSPECTED)
         codes = [suspected] if suspected in RED_FLAG_CODES else list(RED_FLAG_CODES)
-        reset = [SlotSet(SUSPECTED, None), SlotSet(CONFIRMED, None)]
+        checked = [*(tracker.get_slot(CHECKED) or []), suspected or ANY_RED_FLAG]
+        reset = [SlotSet(SUSPECTED, None), SlotSet(CONFIRMED, None), SlotSet(REPEATED, None), SlotSet(CHECKED, checked)]
         if tracker.get_slot(CONFIRMED):
             return send_emergency(dispatcher, tracker, codes) + reset
-        dispatcher.utter_message(response="utter_red_flag_check_cleared")
-        _record(tracker, codes, "review")
-        return reset + _resume(tracker)
+        if not tracker.get_slot(REPEATED):
+            dispatcher.utter_message(response="utter_red_flag_check_cleared")
+            _record(tracker, codes, "review")
+        return reset + resume_questions(tracker)
 
 
-def _resume(tracker: Tracker) -> list[dict[str, Any]]:
-    """Back to the questions the safety question interrupted, if any were still open."""
-    if not tracker.get_slot("assessment_done"):
-        return [FollowupAction("intake_form")]
-    if tracker.get_slot("consent_to_schedule") is None and not tracker.get_slot("booking_request_id"):
-        return [FollowupAction("booking_form")]
-    return []
+def _question_before(events: Sequence[dict[str, Any]]) -> str | None:
+    """The question the latest user message answered (``requested_slot`` before it)."""
+    seen_user = False
+    for event in reversed(events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == "requested_slot":
+            value = event.get("value")
+            return str(value) if value else None
+    return None

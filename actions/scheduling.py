@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import FromUpdates, channel_of, slots_of
+from actions.common import FromUpdates, channel_of, request_kept_text, slots_of
 from actions.repair import RepairingValidator, answer_of
 from bot import booking
 from bot.dialogue import repair
@@ -21,8 +21,8 @@ from bot.scheduling.names import clean_patient_name
 from bot.scheduling.phone import normalize_phone
 from bot.scheduling.preferred_time import read_preferred_time
 from bot.settings import load_settings
-from bot.storage import repository
-from bot.storage.store import get_store
+from bot.storage import outbox
+from bot.storage.outbox import Delivery, get_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class ContactDetailsValidator(RepairingValidator, FromUpdates, FormValidationAct
     """The patient's name and phone number, for a consultation or a call-back request."""
 
     fact_slots = (*booking.BOOKING_SLOTS, booking.SENDER_PHONE_DECLINED)
+    interruptions = repair.CONTACT_INTERRUPTIONS
 
     @abstractmethod
     def name(self) -> str:
@@ -170,34 +171,41 @@ class ActionSubmitBooking(Action):
         facts = facts_from_slots(slots)
         findings = list(slots.get("findings") or [])
         existing = slots.get("booking_request_id")
+        # Saved, or, when the database is down or slow, kept in the outbox: the request keeps its
+        # number and reaches the staff queue when the database answers (bot.storage.outbox).
         try:
-            with get_store().transaction() as session:
-                if existing:
-                    repository.update_appointment_assessment(
-                        session, existing, facts=facts.as_payload(), findings=findings
-                    )
-                else:
-                    preferred = read_preferred_time(str(slots.get("preferred_time") or ""), settings.today())
-                    request = repository.save_appointment_request(
-                        session,
-                        conversation_id=tracker.sender_id,
-                        channel=channel_of(tracker),
-                        patient_name=str(slots.get("patient_name")),
-                        phone=str(slots.get("phone")),
-                        preferred_time=preferred.text,
-                        preferred_date=preferred.date,
-                        findings=findings,
-                        facts=facts.as_payload(),
-                    )
-                    public_id = request.public_id
+            if existing:
+                record = outbox.request_update_record(existing, tracker.sender_id, findings, facts.as_payload())
+            else:
+                preferred = read_preferred_time(str(slots.get("preferred_time") or ""), settings.today())
+                record = outbox.request_record(
+                    conversation_id=tracker.sender_id,
+                    channel=channel_of(tracker),
+                    patient_name=str(slots.get("patient_name")),
+                    phone=str(slots.get("phone")),
+                    preferred_time=preferred.text,
+                    preferred_date=preferred.date,
+                    findings=findings,
+                    facts=facts.as_payload(),
+                )
+            delivery = get_outbox().deliver(record, wait=outbox.REQUEST_WAIT_SECONDS)
         except Exception as error:  # noqa: BLE001 - the patient gets a way forward whatever failed
             # The error type only: database errors can quote the patient's values.
             logger.error("Could not save a consultation request: %s", type(error).__name__)
+            delivery = Delivery.LOST
+        if delivery is Delivery.LOST:
             dispatcher.utter_message(text=SAVE_FAILED.format(phone=settings.clinic_phone))
             return []
         if existing:
             dispatcher.utter_message(response="utter_already_requested")
             return []
+        public_id = str(record.payload["public_id"])
+        if delivery is Delivery.QUEUED:
+            dispatcher.utter_message(
+                text=request_kept_text(public_id, settings.clinic_phone),
+                json_message={"type": "appointment_requested", "request_id": public_id, "kept": True},
+            )
+            return [SlotSet("booking_request_id", public_id)]
         dispatcher.utter_message(
             text=booking.booking_confirmation(
                 public_id, str(slots.get("phone")), sms_phone_of(tracker, settings.phone_region)

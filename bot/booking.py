@@ -54,8 +54,8 @@ def carries_clinical_facts(message: PatientMessage, requested: str | None = None
 def consent_update(ctx: BookingContext) -> bool | None:
     """True/False for a yes/no to the offer (or a request for a visit), else ``None``."""
     intent = ctx.message.intent
-    if intent == "request_appointment":
-        return True
+    if intent == "request_appointment" or (intent == "request_human" and ctx.requested == "consent_to_schedule"):
+        return True  # "can someone just call me?" to the offer of a consultation is a yes
     if ctx.requested != "consent_to_schedule":
         return None
     if carries_clinical_facts(ctx.message):
@@ -65,11 +65,11 @@ def consent_update(ctx: BookingContext) -> bool | None:
 
 def _free_text_answer(ctx: BookingContext, is_valid: bool) -> bool:
     """Whether the message is meant as the answer to a free-text booking question."""
-    if ctx.message.intent in repair.NOT_AN_ATTEMPT:
+    if ctx.message.intent in repair.CONTACT_INTERRUPTIONS:
         return False
     if is_valid:
         return True
-    attempted = repair.is_attempt(ctx.message.intent, ctx.message.confidence)
+    attempted = repair.is_attempt(ctx.message.intent, ctx.message.confidence, repair.CONTACT_INTERRUPTIONS)
     return attempted and not carries_clinical_facts(ctx.message, ctx.requested)
 
 

@@ -3,7 +3,8 @@
 - ``create-staff-user --username X --role staff|admin [--password-stdin]``
 - ``purge --older-than-days N``: delete conversations with no activity for N days (and
   staff sessions idle for a day)
-- ``forget (--phone X | --conversation ID)``: delete one patient's data on request
+- ``forget (--phone X | --conversation ID)``: delete one patient's data on request; the number
+  is read as E.164 (``CLINIC_PHONE_REGION`` without a country code) and matched exactly
 
 Each works on ``DATABASE_URL`` (or ``--database-url``) and writes an audit entry (actor ``cli``).
 """
@@ -54,7 +55,8 @@ def _read_password(from_stdin: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (0 ok, 1 refused, 2 usage)."""
     args = _parser().parse_args(argv)
-    store = ClinicStore(args.database_url or load_settings().database_url)
+    settings = load_settings()
+    store = ClinicStore(args.database_url or settings.database_url)
     init_staff_tables(store.engine)
     try:
         with store.transaction() as session:
@@ -72,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"deleted {deleted.describe()}")
             else:
-                ids = [args.conversation] if args.conversation else conversations_of_phone(session, args.phone)
+                if args.conversation:
+                    ids = [args.conversation]
+                else:  # the whole number, compared exactly (never "ends with")
+                    ids = conversations_of_phone(session, args.phone, settings.phone_region)
                 deleted = delete_conversations(session, ids)
                 target = "conversation" if args.conversation else "phone"
                 repo.audit(session, CLI_ACTOR, "forget", target=f"by {target}", detail=deleted.describe())

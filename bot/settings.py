@@ -48,12 +48,27 @@ class Settings:
     staff_cookie_secure: bool = False
     chat_socket_url: str = ""
     chat_allowed_origins: tuple[str, ...] = ()
+    public_staff_url: str = ""
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = 587
+    notify_smtp_user: str = ""
+    notify_smtp_password: str = field(default="", repr=False)
+    notify_smtp_starttls: bool = True
+    notify_email_to: tuple[str, ...] = ()
+    notify_email_from: str = ""
+    notify_webhook_url: str = field(default="", repr=False)  # a chat webhook's URL is its secret
+    notify_poll_seconds: float = 30.0
+    notify_max_age_hours: float = 72.0
 
     def chat_origins(self) -> list[str]:
         """Origins allowed to open the chat socket: ``CHAT_ALLOWED_ORIGINS``, else the local web app."""
         if self.chat_allowed_origins:
             return list(self.chat_allowed_origins)
         return [f"http://localhost:{self.web_port}", f"http://127.0.0.1:{self.web_port}"]
+
+    def staff_url(self) -> str:
+        """Where staff open the staff app, for links in notifications: ``PUBLIC_STAFF_URL``, else local."""
+        return self.public_staff_url or f"http://localhost:{self.web_port}"
 
     def today(self) -> date:
         """The date the bot counts from: ``CLINIC_TODAY`` when set, else the real today."""
@@ -93,4 +108,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         chat_allowed_origins=tuple(
             origin.strip().rstrip("/") for origin in env.get("CHAT_ALLOWED_ORIGINS", "").split(",") if origin.strip()
         ),
+        public_staff_url=(env.get("PUBLIC_STAFF_URL") or "").strip().rstrip("/"),
+        notify_smtp_host=env.get("NOTIFY_SMTP_HOST", "").strip(),
+        notify_smtp_port=int(env.get("NOTIFY_SMTP_PORT") or Settings.notify_smtp_port),
+        notify_smtp_user=env.get("NOTIFY_SMTP_USER", "").strip(),
+        notify_smtp_password=env.get("NOTIFY_SMTP_PASSWORD", ""),
+        notify_smtp_starttls=_flag(env.get("NOTIFY_SMTP_STARTTLS"), Settings.notify_smtp_starttls),
+        notify_email_to=tuple(
+            address.strip() for address in env.get("NOTIFY_EMAIL_TO", "").split(",") if address.strip()
+        ),
+        notify_email_from=env.get("NOTIFY_EMAIL_FROM", "").strip(),
+        notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
+        notify_poll_seconds=float(env.get("NOTIFY_POLL_SECONDS") or Settings.notify_poll_seconds),
+        notify_max_age_hours=float(env.get("NOTIFY_MAX_AGE_HOURS") or Settings.notify_max_age_hours),
     )
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    """A yes/no setting: 1/true/yes or 0/false/no; empty or unset is ``default``."""
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    return text in ("1", "true", "yes", "on")

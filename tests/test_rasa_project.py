@@ -31,6 +31,11 @@ SENT_BY_FORMS_AND_ACTIONS = {
     "utter_readback",
     "utter_red_flag_check_cleared",
     "utter_callback_failed",
+    "utter_records_unavailable",
+    "utter_ask_red_flag_followup_answer",
+    "utter_red_flag_followup_unclear",
+    "utter_red_flag_followup_checked",
+    "utter_red_flag_followup_misread",
     *(f"utter_gave_up_{slot}" for slot in GIVE_UP),
 }
 # Set by bot.nlu.intent_guard, never predicted by the classifier, so it has no training examples.

@@ -14,10 +14,12 @@ What differs from :class:`rasa.core.channels.socketio.SocketIOInput`:
   drops that coroutine, so with ``session_persistence: true`` the socket never joins its
   session's room and no reply is ever delivered.
 * With ``session_persistence: true`` the conversation id comes from a token the clinic's
-  web app signed with ``SECRET_KEY`` (:mod:`bot.chat_tokens`), sent as ``session_id`` in
+  web app sealed with ``SECRET_KEY`` (:mod:`bot.chat_tokens`), sent as ``session_id`` in
   ``session_request``. Anything else (no token, an expired, forged or foreign one, a bare id)
   gets a brand-new server-made conversation. The ``session_id`` inside a message is never
-  trusted: a socket writes only into the conversation confirmed to it.
+  trusted: a socket writes only into the conversation confirmed to it. ``session_confirm``
+  carries an opaque handle of the conversation (:func:`~bot.chat_tokens.confirmation_handle`),
+  never its id, so the id is not in the page or the tab's storage.
 * One socket per conversation: a second socket presenting the same token takes the
   conversation over, and the first is told (``session_taken``) and disconnected, so nobody
   listens in silently.
@@ -53,7 +55,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from bot.channels.text import clean_incoming_text
-from bot.chat_tokens import new_conversation_id, verify_token
+from bot.chat_tokens import confirmation_handle, new_conversation_id, verify_token
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -207,7 +209,8 @@ class ClinicSocketIOInput(SocketIOInput):
         await _maybe_await(sio.enter_room(sid, conversation, namespace=self.namespace))
         self._conversation_of_sid[sid] = conversation
         self._sid_of_conversation[conversation] = sid
-        await sio.emit("session_confirm", conversation, room=sid, namespace=self.namespace)
+        handle = confirmation_handle(self.token_key, conversation)
+        await sio.emit("session_confirm", handle, room=sid, namespace=self.namespace)
 
     async def _take_over(self, sio: AsyncServer, holder: str, conversation: str) -> None:
         """Tell the socket that held ``conversation`` it moved elsewhere, and disconnect it."""

@@ -12,6 +12,14 @@ STOP / START / HELP are answered here, before the bot (see :mod:`bot.channels.sm
 an opted-out number gets an empty ``<Response/>``. The bot's replies are collected by an output
 channel named ``twilio``, so ``channel: twilio`` response variations in ``domain.yml`` apply, and
 typographic characters are sent in their GSM-7 spelling (see :mod:`bot.channels.sms_segments`).
+
+**A text from an opted-out number** gets no reply (nothing may be texted to it), but it is not
+thrown away (:meth:`TwilioTwimlInput.read_without_answering`): it is read by the NLU and kept on
+the conversation (Rasa's ``log_message``: no action runs, no reply is made or stored, the
+message's metadata says ``sms_opted_out``), and a red flag in it is raised for staff in
+``clinic_red_flag_events`` (kind ``emergency``; ``review`` for a possible one), so that they can
+call. The conversation keeps the red-flag gate (``emergency_reported``, ``red_flag_followup``): if
+the patient texts START and comes back, they are first asked whether it has been checked.
 """
 
 from __future__ import annotations
@@ -30,16 +38,20 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import ActiveLoop, SlotSet
 from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.sms_compliance import SmsCompliance
+from bot.channels.sms_compliance import Decision, SmsCompliance
 from bot.channels.sms_segments import gsm_spelling
 from bot.channels.text import clean_incoming_text
+from bot.clinical.red_flags import reminder_text
 from bot.settings import load_settings
+from bot.storage import repository
 from bot.storage.store import ClinicStore
+from bot.vocabulary import RED_FLAG_CODES
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +152,23 @@ def sms_conversation_id(phone: str, key: str) -> str:
     """
     digest = hmac.new(key.encode("utf-8"), phone.encode("utf-8"), hashlib.sha256).hexdigest()
     return f"sms-{digest[:32]}"
+
+
+def _codes_of(entities: Iterable[Any], entity: str) -> list[str]:
+    """The red-flag codes among the NLU's ``entities`` of one kind, in table order."""
+    found = {e.get("value") for e in entities if isinstance(e, dict) and e.get("entity") == entity}
+    return [code for code in RED_FLAG_CODES if code in found]
+
+
+def _lexicon_red_flags(text: str) -> list[str]:
+    """The red flags the lexicon finds in ``text`` (no context rules), or [] if even that fails."""
+    try:
+        from bot.language.entities import extract_entities
+
+        return _codes_of(extract_entities(text, load_settings().today()), "red_flag")
+    except Exception as error:  # noqa: BLE001 - the type only
+        logger.error("The red-flag lexicon failed on a text from an opted-out number: %s", type(error).__name__)
+        return []
 
 
 def _twiml(texts: Iterable[str] = ()) -> HTTPResponse:
@@ -247,8 +276,77 @@ class TwilioTwimlInput(InputChannel):
         (``[]`` for an empty ``<Response/>``), or None to pass it on. The database work runs
         in a worker thread, off the event loop.
         """
+        return (await self.compliance_decision(phone, text)).texts
+
+    async def compliance_decision(self, phone: str, text: str) -> Decision:
+        """The full :class:`~bot.channels.sms_compliance.Decision`, worked out off the event loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.compliance.handle, phone, text)
+        return await loop.run_in_executor(None, self.compliance.decide, phone, text)
+
+    async def read_without_answering(self, request: Request, message: UserMessage) -> tuple[list[str], list[str]]:
+        """Keep a message from an opted-out number on its conversation, unanswered.
+
+        The message goes through the NLU and is stored (Rasa's ``log_message``), under the
+        conversation's lock, but no action runs and nothing is sent. A red flag in it sets the
+        conversation's red-flag gate. Returns ``(red flags, possible red flags)``.
+        """
+        agent = getattr(request.app.ctx, "agent", None)
+        processor = getattr(agent, "processor", None)
+        if agent is None or processor is None:
+            raise RuntimeError("no agent to read the message")
+        async with agent.lock_store.lock(message.sender_id):
+            tracker = await processor.log_message(message, should_save_tracker=False)
+            latest = tracker.latest_message
+            intent = ((latest.intent if latest is not None else None) or {}).get("name")
+            entities = (latest.entities if latest is not None else None) or []
+            codes = _codes_of(entities, "red_flag") if intent == "report_red_flag" else []
+            suspected = _codes_of(entities, "suspected_red_flag") if intent == "possible_red_flag" else []
+            if codes:
+                pending = tracker.get_slot("red_flag_codes") if tracker.get_slot("red_flag_followup") else None
+                together = [c for c in RED_FLAG_CODES if c in set(codes) | set(pending or [])]
+                for event in (
+                    ActiveLoop(None),  # whatever was being asked is stale by the time they come back
+                    SlotSet("requested_slot", None),
+                    SlotSet("emergency_reported", True),
+                    SlotSet("red_flag_followup", True),
+                    SlotSet("red_flag_codes", together),
+                    SlotSet("red_flag_about", reminder_text(together)),
+                ):
+                    tracker.update(event, processor.domain)
+            try:
+                await processor.save_tracker(tracker)
+            except Exception as error:  # noqa: BLE001 - staff still get the red flag (the caller raises it)
+                logger.error("A text from an opted-out number could not be kept: %s", type(error).__name__)
+        return codes, suspected
+
+    def _raise_for_staff(self, conversation: str, codes: list[str], kind: str) -> None:
+        """A red-flag event for staff (runs in a worker thread)."""
+        with self.compliance.store.transaction() as session:
+            repository.record_red_flags(session, conversation, self.name(), codes, kind=kind)
+
+    async def handle_opted_out(self, request: Request, phone: str, text: str) -> None:
+        """Read and keep a text from an opted-out number, and raise a red flag in it for staff; never raises."""
+        conversation = sms_conversation_id(phone, self.auth_token)
+        metadata = {**(self.get_metadata(request) or {}), "sms_opted_out": True}
+        message = UserMessage(
+            text, TwilioCollectingOutput(), conversation, input_channel=self.name(), metadata=metadata
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            codes, suspected = await self.read_without_answering(request, message)
+        except Exception as error:  # noqa: BLE001 - the type only: errors can quote the patient's words
+            logger.error("A text from an opted-out number could not be read: %s", type(error).__name__)
+            # Without the NLU, the lexicon alone still finds the signs; staff are asked to review them.
+            codes, suspected = [], await loop.run_in_executor(None, _lexicon_red_flags, text)
+        if not codes and not suspected:
+            return
+        kind = "emergency" if codes else "review"
+        try:
+            await loop.run_in_executor(None, self._raise_for_staff, conversation, codes or suspected, kind)
+        except Exception as error:  # noqa: BLE001 - the message is on the conversation all the same
+            logger.error("Could not raise a red flag texted after STOP: %s", type(error).__name__)
+        else:
+            logger.warning("A red flag was texted by an opted-out number: raised for staff (%s).", kind)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes ``GET /`` (health) and ``POST /webhook`` under ``/webhooks/twilio``."""
@@ -283,9 +381,12 @@ class TwilioTwimlInput(InputChannel):
         request.ctx.twilio_form = form
         text = clean_incoming_text(form.get("Body") or "")
 
-        compliance_texts = await self.handle_compliance_keyword(phone, text)
-        if compliance_texts is not None:
-            return _twiml(compliance_texts)
+        decision = await self.compliance_decision(phone, text)
+        if decision.opted_out:
+            await self.handle_opted_out(request, phone, text)
+            return _twiml()  # nothing is texted to a number that said STOP
+        if decision.texts is not None:
+            return _twiml(decision.texts)
 
         collector = TwilioCollectingOutput()
         try:

@@ -7,6 +7,7 @@ job; this module says what the bot sends once flags are detected.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ LEVELS: tuple[str, ...] = ("emergency", "surgeon")
 DEFAULT_RED_FLAGS_PATH = Path(__file__).with_name("red_flags.yml")
 #: Longest text message for a single red flag, in characters.
 SMS_MAX_CHARS = 300
+#: Longest text message for any combination of red flags: two GSM-7 segments (2 x 153).
+SMS_COMBINED_MAX_CHARS = 306
 
 
 class RedFlagsError(ClinicalDataError):
@@ -54,6 +57,7 @@ class RedFlag:
     sms_warning: str
     says: str
     sms: str
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,17 +68,34 @@ class RedFlagTable:
     closing: str
     sms_closing: str
     flags: tuple[RedFlag, ...]
+    sms_several: str = ""
 
     def compose(self, flags: Iterable[RedFlag], sms: bool = False) -> str:
-        """One message for ``flags``: the most urgent level's instruction, each warning, the closing."""
+        """One message for ``flags``: the most urgent level's instruction, each warning, the closing.
+
+        By SMS, several flags are told briefly (each flag's ``short``, then ``sms_several``) so
+        that every combination fits in two segments.
+        """
         chosen = list(flags)
         if not chosen:
             raise ValueError("no red flags to compose a message for")
         levels = {flag.level for flag in chosen}
         instruction = next(i for i in self.instructions if i.level in levels)
+        if sms and len(chosen) > 1 and self.sms_several and all(f.short for f in chosen):
+            signs = "; ".join(f.short for f in chosen)
+            return " ".join([instruction.sms, f"{signs[0].upper()}{signs[1:]}: {self.sms_several}", self.sms_closing])
         if sms:
             return " ".join([instruction.sms, *(f.sms_warning for f in chosen), self.sms_closing])
         return "\n\n".join([instruction.says, " ".join(f.warning for f in chosen), self.closing])
+
+    def reminder(self, flags: Iterable[RedFlag]) -> str:
+        """The flags in a few plain words, for "Last time you told me about …" (``short``, joined)."""
+        shorts = [flag.short or flag.sms_warning for flag in flags]
+        if not shorts:
+            raise ValueError("no red flags to describe")
+        if len(shorts) == 1:
+            return shorts[0]
+        return "; ".join(shorts[:-1]) + "; and " + shorts[-1]
 
 
 def load_red_flags(path: str | os.PathLike[str] | None = None) -> tuple[RedFlag, ...]:
@@ -124,7 +145,7 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
         raise RedFlagsError(f"{source}: instructions must be given for the levels {', '.join(LEVELS)}, in that order")
 
     closing = require_mapping(top["closing"], f"{source}: closing", RedFlagsError)
-    check_keys(closing, f"{source}: closing", RedFlagsError, required=("says", "sms"))
+    check_keys(closing, f"{source}: closing", RedFlagsError, required=("says", "sms", "sms_several"))
 
     flags: list[RedFlag] = []
     for position, item in enumerate(require_list(top["red_flags"], f"{source}: red_flags", RedFlagsError)):
@@ -140,6 +161,7 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
         closing=require_text(closing["says"], f"{source}: closing.says", RedFlagsError),
         sms_closing=require_text(closing["sms"], f"{source}: closing.sms", RedFlagsError),
         flags=(),
+        sms_several=require_text(closing["sms_several"], f"{source}: closing.sms_several", RedFlagsError),
     )
     complete = tuple(
         RedFlag(
@@ -151,6 +173,7 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
             sms_warning=f.sms_warning,
             says=table.compose([f]),
             sms=table.compose([f], sms=True),
+            short=f.short,
         )
         for f in flags
     )
@@ -159,7 +182,16 @@ def parse_red_flags(data: object, source: str = "red_flags") -> RedFlagTable:
             raise RedFlagsError(
                 f"{source}: the text message for {flag.code} is {len(flag.sms)} characters; at most {SMS_MAX_CHARS}"
             )
-    return RedFlagTable(table.instructions, table.closing, table.sms_closing, complete)
+    for size in range(2, len(complete) + 1):
+        for combination in itertools.combinations(complete, size):
+            text = table.compose(combination, sms=True)
+            if len(text) > SMS_COMBINED_MAX_CHARS:
+                together = ", ".join(flag.code for flag in combination)
+                raise RedFlagsError(
+                    f"{source}: the text message for {together} together is {len(text)} characters; "
+                    f"at most {SMS_COMBINED_MAX_CHARS} (shorten their 'short' texts)"
+                )
+    return RedFlagTable(table.instructions, table.closing, table.sms_closing, complete, table.sms_several)
 
 
 def _parse_flag(item: object, where: str) -> RedFlag:
@@ -172,7 +204,7 @@ def _parse_flag(item: object, where: str) -> RedFlag:
         mapping,
         where,
         RedFlagsError,
-        required=("code", "title", "describes", "level", "warning", "sms_warning"),
+        required=("code", "title", "describes", "level", "warning", "sms_warning", "short"),
     )
     if code not in RED_FLAG_CODES:
         raise RedFlagsError(f"{where}: unknown code {code!r} (known codes: {', '.join(RED_FLAG_CODES)})")
@@ -190,6 +222,7 @@ def _parse_flag(item: object, where: str) -> RedFlag:
         sms_warning=require_text(mapping["sms_warning"], f"{where}.sms_warning", RedFlagsError),
         says="",
         sms="",
+        short=require_text(mapping["short"], f"{where}.short", RedFlagsError),
     )
 
 
@@ -219,3 +252,9 @@ def emergency_text(codes: Iterable[str], sms: bool = False) -> str:
     """
     table = load_red_flag_table()
     return table.compose(_selected(codes, table), sms=sms)
+
+
+def reminder_text(codes: Iterable[str]) -> str:
+    """The flags of ``codes`` in a few plain words, in table order: "sudden or worsening leg weakness"."""
+    table = load_red_flag_table()
+    return table.reminder(_selected(codes, table))

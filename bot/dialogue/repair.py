@@ -102,9 +102,14 @@ class RepairDecision:
         return {REPAIR_STEP: self.step, REPAIR_SLOT: requested}
 
 
-def is_attempt(intent: str | None, confidence: float) -> bool:
+# While the patient gives a name and a number for a call, "call me anytime" or "have someone
+# call me" (read as asking for a person) is part of the answer, not a new request.
+CONTACT_INTERRUPTIONS = NOT_AN_ATTEMPT - {"request_human", "request_appointment"}
+
+
+def is_attempt(intent: str | None, confidence: float, interruptions: frozenset[str] = NOT_AN_ATTEMPT) -> bool:
     """Whether a message with this intent was meant as the answer to the question asked."""
-    if intent in NOT_AN_ATTEMPT:
+    if intent in interruptions:
         return False
     return not (intent in SIDE_INTENTS and confidence >= SIDE_INTENT_CONFIDENCE)
 
@@ -140,10 +145,41 @@ _DIGIT = re.compile(r"\d")
 NOT_SURE_CHOICE = 0
 
 
+_NUMBER_WORDS = {
+    word: str(n)
+    for n, words in enumerate(
+        [
+            ("zero",),
+            ("one", "first", "1st"),
+            ("two", "second", "2nd"),
+            ("three", "third", "3rd"),
+            ("four", "fourth", "4th"),
+            ("five", "fifth", "5th"),
+            ("six", "sixth", "6th"),
+            ("seven", "seventh", "7th"),
+            ("eight", "eighth", "8th"),
+            ("nine", "ninth", "9th"),
+        ]
+    )
+    for word in words
+}
+_ORDINAL_NOISE = re.compile(r"\b(?:the|it's|its|it is|choice|answer|please)\b", re.IGNORECASE)
+_THE_NTH_ONE = re.compile(r"\b(\w+)\s+one\b", re.IGNORECASE)  # "the 2nd one" -> "the 2nd"
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
 def chosen_numbers(text: str) -> list[int] | None:
-    """The menu numbers of a reply like "2", "#3", "1 and 6", "1,3,7"; ``None`` for other text."""
-    if not _NUMBERS.match(text or ""):
-        return None
+    """The menu numbers of a reply like "2", "#3", "1 and 6", "1,3,7", "the 2nd one", "two";
+    ``None`` for other text."""
+    text = text or ""
+    if not _NUMBERS.match(text):
+        # "two", "the 2nd one", "option two": number words, once the filler around them is gone
+        words = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], _THE_NTH_ONE.sub(r"\1", text))
+        if not _NUMBERS.match(words):
+            words = _ORDINAL_NOISE.sub(" ", words)
+        if not words.strip() or not _NUMBERS.match(words):
+            return None
+        text = words
     return [int(d) for d in _DIGIT.findall(text)]
 
 

@@ -118,6 +118,8 @@ class RedFlagEvent(Base):
     kind = Column(String(16), nullable=False, default="emergency", server_default="emergency")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     status = Column(String(16), nullable=False, default="new")
+    notified_at = Column(UTCDateTime, nullable=True)
+    """When the clinic's on-call channel was told (``bot.notifications``); ``None``: not yet."""
 
     def __repr__(self) -> str:
         """Identify the row without conversation content."""

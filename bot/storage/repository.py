@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from bot.storage.models import (
     APPOINTMENT_STATUSES,
@@ -183,40 +184,119 @@ def update_appointment_assessment(
     return request
 
 
+OPEN_STATUSES = ("new", "contacted")
+"""What staff still have to act on, in both queues ("booked" and "closed" are done)."""
+
+
+def _records(
+    model: type[AppointmentRequest | RedFlagEvent],
+    *,
+    status: str | None,
+    statuses: Iterable[str] | None,
+    conversation_id: str | None,
+    kind: str | None,
+) -> Select:
+    query = select(model)
+    if status is not None:
+        query = query.where(model.status == status)
+    if statuses is not None:
+        query = query.where(model.status.in_(list(statuses)))
+    if conversation_id is not None:
+        query = query.where(model.conversation_id == conversation_id)
+    if kind is not None:
+        query = query.where(model.kind == kind)
+    return query
+
+
+def _ordered(query: Select, model: type[AppointmentRequest | RedFlagEvent], new_first: bool) -> Select:
+    order = [model.created_at.desc(), model.id.desc()]
+    if new_first:
+        order.insert(0, case((model.status == "new", 0), else_=1))
+    return query.order_by(*order)
+
+
+def _count(session: Session, query: Select) -> int:
+    return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
 def list_appointment_requests(
     session: Session,
     *,
     status: str | None = None,
+    statuses: Iterable[str] | None = None,
     conversation_id: str | None = None,
+    kind: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    new_first: bool = False,
 ) -> list[AppointmentRequest]:
-    """Appointment requests, newest first, optionally only one status or conversation."""
-    query = select(AppointmentRequest)
-    if status is not None:
-        query = query.where(AppointmentRequest.status == status)
-    if conversation_id is not None:
-        query = query.where(AppointmentRequest.conversation_id == conversation_id)
-    query = query.order_by(AppointmentRequest.created_at.desc(), AppointmentRequest.id.desc())
+    """Appointment requests, newest first (``new_first``: status "new" before the others).
+
+    Filtered in SQL by one ``status`` or several ``statuses`` (e.g. :data:`OPEN_STATUSES`),
+    a conversation and a kind; ``limit`` and ``offset`` page through them.
+    """
+    query = _records(AppointmentRequest, status=status, statuses=statuses, conversation_id=conversation_id, kind=kind)
+    query = _ordered(query, AppointmentRequest, new_first)
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def count_appointment_requests(
+    session: Session,
+    *,
+    status: str | None = None,
+    statuses: Iterable[str] | None = None,
+    conversation_id: str | None = None,
+    kind: str | None = None,
+) -> int:
+    """How many requests :func:`list_appointment_requests` would list without a limit."""
+    query = _records(AppointmentRequest, status=status, statuses=statuses, conversation_id=conversation_id, kind=kind)
+    return _count(session, query)
 
 
 def list_red_flag_events(
     session: Session,
     *,
     status: str | None = None,
+    statuses: Iterable[str] | None = None,
     conversation_id: str | None = None,
+    kind: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    new_first: bool = False,
 ) -> list[RedFlagEvent]:
-    """Red-flag events, newest first, optionally only one status or conversation."""
-    query = select(RedFlagEvent)
-    if status is not None:
-        query = query.where(RedFlagEvent.status == status)
-    if conversation_id is not None:
-        query = query.where(RedFlagEvent.conversation_id == conversation_id)
-    query = query.order_by(RedFlagEvent.created_at.desc(), RedFlagEvent.id.desc())
+    """Red-flag events, newest first (``new_first``: status "new" before the others).
+
+    Filtered in SQL like :func:`list_appointment_requests`; ``kind`` is "emergency" or "review".
+    """
+    query = _records(RedFlagEvent, status=status, statuses=statuses, conversation_id=conversation_id, kind=kind)
+    query = _ordered(query, RedFlagEvent, new_first)
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
+
+
+def count_red_flag_events(
+    session: Session,
+    *,
+    status: str | None = None,
+    statuses: Iterable[str] | None = None,
+    conversation_id: str | None = None,
+    kind: str | None = None,
+) -> int:
+    """How many events :func:`list_red_flag_events` would list without a limit."""
+    query = _records(RedFlagEvent, status=status, statuses=statuses, conversation_id=conversation_id, kind=kind)
+    return _count(session, query)
+
+
+def open_red_flag_counts(session: Session) -> dict[str, int]:
+    """Open (new or contacted) red-flag events by kind: ``{"emergency": n, "review": m}``."""
+    query = (
+        select(RedFlagEvent.kind, func.count())
+        .where(RedFlagEvent.status.in_(OPEN_STATUSES))
+        .group_by(RedFlagEvent.kind)
+    )
+    counts = {kind: 0 for kind in RED_FLAG_KINDS}
+    for kind, count in session.execute(query):
+        counts[kind if kind in counts else "emergency"] += int(count)
+    return counts
 
 
 def change_status(

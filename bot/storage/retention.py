@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.storage.conversations import EVENTS, has_events_table, load_conversations
+from bot.scheduling.phone import normalize_phone
+from bot.storage.conversations import EVENTS, has_events_table
 from bot.storage.models import AppointmentRequest, RedFlagEvent, StatusChange
 from bot.storage.staff_models import StaffText
 
@@ -81,18 +83,47 @@ def purge_older_than(session: Session, cutoff: datetime) -> Deleted:
     return delete_conversations(session, conversations_older_than(session, cutoff))
 
 
-def conversations_of_phone(session: Session, phone: str) -> list[str]:
-    """Ids of conversations with a request from this phone, or SMS from it (digits compared)."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if len(digits) < 7:
-        raise ValueError("give the whole phone number")
-    found = {
-        request.conversation_id
-        for request in session.execute(select(AppointmentRequest)).scalars()
-        if "".join(c for c in request.phone if c.isdigit()).endswith(digits)
-    }
-    for conv in load_conversations(session):
-        sms_digits = "".join(c for c in conv.sms_phone if c.isdigit())
-        if sms_digits and sms_digits.endswith(digits):
-            found.add(conv.id)
+def conversations_of_phone(session: Session, phone: str, region: str = "US") -> list[str]:
+    """Ids of the conversations of exactly this phone number, whichever way it is typed.
+
+    The number is read as E.164 (``region`` for numbers without a country code) and compared
+    whole, never by its last digits: deleting cannot be undone, and two patients' numbers can
+    end alike. Found: conversations with a request for the number, SMS conversations from it
+    (the number Twilio gave), and conversations where it was given as the phone to call.
+
+    Raises:
+        ValueError: ``phone`` is not a whole phone number.
+
+    """
+    number = normalize_phone(phone, region)
+    if number is None:
+        raise ValueError("give the whole phone number, with its area code (and its country code outside the US)")
+    found = set(
+        session.execute(select(AppointmentRequest.conversation_id).where(AppointmentRequest.phone == number)).scalars()
+    )
+    if has_events_table(session.get_bind()):
+        # SQL narrows to events holding the digits; the number itself is compared after reading the JSON.
+        query = select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.data).where(
+            EVENTS.c.type_name.in_(("user", "slot")),
+            EVENTS.c.data.contains(number.lstrip("+"), autoescape=True),
+        )
+        for sender_id, type_name, data in session.execute(query):
+            if sender_id not in found and _names_number(type_name, data, number, region):
+                found.add(sender_id)
     return sorted(found)
+
+
+def _names_number(type_name: str, data: str | None, number: str, region: str) -> bool:
+    """True if the event is an SMS from ``number`` or sets the ``phone`` slot to it."""
+    try:
+        event = json.loads(data or "{}")
+    except ValueError:
+        return False
+    if not isinstance(event, dict):
+        return False
+    if type_name == "user":
+        metadata = event.get("metadata")
+        value = metadata.get("phone") if isinstance(metadata, dict) else None
+    else:
+        value = event.get("value") if event.get("name") == "phone" else None
+    return isinstance(value, str) and normalize_phone(value, region) == number

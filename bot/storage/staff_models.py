@@ -13,6 +13,9 @@ from bot.storage.models import CONVERSATION_ID_MAX, STAFF_NAME_MAX, Base, UTCDat
 STAFF_ROLES = ("staff", "admin")
 USERNAME_MAX = 64
 STAFF_TEXT_STATUSES = ("sent", "failed")
+IDEMPOTENCY_KEY_MAX = 64
+SENDING = "sending"
+"""``failure`` of a text reserved before it goes to Twilio (status "failed" until Twilio answers)."""
 
 
 class StaffUser(Base):
@@ -83,6 +86,8 @@ class StaffText(Base):
     __table_args__ = (
         CheckConstraint("status IN ('sent', 'failed')", name="ck_clinic_staff_text_status"),
         Index("ix_clinic_staff_text_conversation", "conversation_id", "sent_at"),
+        # One row per form the staff app rendered: a double click or two tabs can't send twice.
+        Index("ux_clinic_staff_text_idempotency_key", "idempotency_key", unique=True),
     )
 
     id = Column(Integer, primary_key=True)
@@ -93,6 +98,8 @@ class StaffText(Base):
     status = Column(String(16), nullable=False)
     twilio_sid = Column(String(64), nullable=True)
     failure = Column(String(64), nullable=False, default="")
+    idempotency_key = Column(String(IDEMPOTENCY_KEY_MAX), nullable=True)
+    """The key of the form it was sent from (unique); ``None`` for rows written before keys existed."""
 
     def __repr__(self) -> str:
         """Identify the row without the message (reprs end up in logs)."""
@@ -100,5 +107,13 @@ class StaffText(Base):
 
 
 def init_staff_tables(engine: Engine) -> None:
-    """Create every missing clinic table, the staff ones included (never Rasa's ``events``)."""
+    """Create every missing clinic table, the staff ones included (never Rasa's ``events``).
+
+    Indexes added to a table after its first release (the unique idempotency key of
+    ``clinic_staff_texts``) are created too: ``create_all`` skips the indexes of existing tables.
+    Call it after ``init_db`` (``ClinicStore`` does), which adds the columns they need.
+    """
     Base.metadata.create_all(engine)
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)

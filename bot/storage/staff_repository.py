@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.models import CONVERSATION_ID_MAX, STAFF_NAME_MAX
 from bot.storage.staff_models import (
+    IDEMPOTENCY_KEY_MAX,
     STAFF_ROLES,
     STAFF_TEXT_STATUSES,
     USERNAME_MAX,
@@ -32,6 +33,8 @@ _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take as long.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 12
+SESSION_TOUCH_EVERY = timedelta(seconds=30)
+"""How stale ``last_seen_at`` may get before a request moves it (the idle logoff is in minutes)."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,14 @@ def start_session(session: Session, user: StaffUser, now: datetime) -> tuple[str
 
 
 def resume_session(
-    session: Session, token: str, now: datetime, idle: timedelta
+    session: Session, token: str, now: datetime, idle: timedelta, *, touch: bool = True
 ) -> tuple[StaffSession, StaffUser] | None:
-    """The live session and active account of a cookie token, touched; idle ones are ended."""
+    """The live session and active account of a cookie token, touched; idle ones are ended.
+
+    ``last_seen_at`` is moved at most every :data:`SESSION_TOUCH_EVERY` (so a double click
+    doesn't make two requests write the same row at once); ``touch=False`` leaves it as it is
+    (a page polling in the background is not someone using the app).
+    """
     if not token:
         return None
     row: StaffSession | None = session.execute(
@@ -160,8 +168,9 @@ def resume_session(
         session.delete(row)
         session.flush()
         return None
-    row.last_seen_at = now
-    session.flush()
+    if touch and now - row.last_seen_at >= SESSION_TOUCH_EVERY:
+        row.last_seen_at = now
+        session.flush()
     return row, user
 
 
@@ -245,17 +254,23 @@ def record_staff_text(
     status: str,
     twilio_sid: str | None = None,
     failure: str = "",
+    idempotency_key: str | None = None,
 ) -> StaffText:
     """Add one staff text (``status`` "sent" with Twilio's SID, or "failed" with why) and flush it.
 
+    ``idempotency_key`` is the key of the form it came from; the database refuses a second
+    row with the same key (``IntegrityError``), which is what stops a double send.
+
     Raises:
-        ValueError: an unknown status, an empty body or an over-long conversation id.
+        ValueError: an unknown status, an empty body, an over-long conversation id or key.
 
     """
     if status not in STAFF_TEXT_STATUSES:
         raise ValueError(f"the status must be one of {', '.join(STAFF_TEXT_STATUSES)}")
     if not body or not conversation_id or len(conversation_id) > CONVERSATION_ID_MAX:
         raise ValueError("a staff text needs a body and a conversation id")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+        raise ValueError("an idempotency key has 1 to 64 characters")
     text = StaffText(
         conversation_id=conversation_id,
         staff_username=(staff_username or "?")[:STAFF_NAME_MAX],
@@ -264,8 +279,38 @@ def record_staff_text(
         status=status,
         twilio_sid=twilio_sid,
         failure=failure[:64],
+        idempotency_key=idempotency_key,
     )
     session.add(text)
+    session.flush()
+    return text
+
+
+def get_staff_text_by_key(session: Session, idempotency_key: str) -> StaffText | None:
+    """The text sent from the form with this key, or ``None``."""
+    query = select(StaffText).where(StaffText.idempotency_key == idempotency_key)
+    text: StaffText | None = session.execute(query).scalar_one_or_none()
+    return text
+
+
+def complete_staff_text(
+    session: Session, text_id: int, *, status: str, twilio_sid: str | None = None, failure: str = ""
+) -> StaffText:
+    """Record what Twilio answered for a text reserved before sending (see :data:`SENDING`).
+
+    Raises:
+        ValueError: an unknown status.
+        LookupError: no such text (it was deleted meanwhile, e.g. by ``forget``).
+
+    """
+    if status not in STAFF_TEXT_STATUSES:
+        raise ValueError(f"the status must be one of {', '.join(STAFF_TEXT_STATUSES)}")
+    text = session.get(StaffText, text_id)
+    if text is None:
+        raise LookupError(f"no staff text {text_id}")
+    text.status = status
+    text.twilio_sid = twilio_sid
+    text.failure = failure[:64]
     session.flush()
     return text
 

@@ -10,15 +10,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import load_settings
-from bot.storage.db import init_db, make_engine, session_factory
+from bot.storage.db import PATIENT_STATEMENT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, init_db, make_engine, session_factory
 
 
 class ClinicStore:
     """An engine for one database URL, with its tables created, and a session factory."""
 
-    def __init__(self, url: str) -> None:
-        """Connect to ``url`` and create the clinic's tables that are missing."""
-        self.engine: Engine = make_engine(url)
+    def __init__(self, url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> None:
+        """Connect to ``url`` and create the clinic's tables that are missing.
+
+        ``statement_timeout_ms`` bounds every statement (PostgreSQL); see ``bot.storage.db``.
+        """
+        self.engine: Engine = make_engine(url, statement_timeout_ms=statement_timeout_ms)
         init_db(self.engine)
         self.sessions: sessionmaker = session_factory(self.engine)
 
@@ -38,12 +41,16 @@ _lock = threading.Lock()
 
 
 def get_store() -> ClinicStore:
-    """The store for ``DATABASE_URL`` (see ``bot.settings``), created on the first call."""
+    """The store for ``DATABASE_URL`` (see ``bot.settings``), created on the first call.
+
+    It serves the bot's processes (the actions, the SMS channel), so its statements get the
+    patient-path timeout. While the database is down the call raises, and the next one tries again.
+    """
     global _store
     if _store is None:
         with _lock:
             if _store is None:
-                _store = ClinicStore(load_settings().database_url)
+                _store = ClinicStore(load_settings().database_url, statement_timeout_ms=PATIENT_STATEMENT_TIMEOUT_MS)
     return _store
 
 

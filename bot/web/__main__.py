@@ -13,6 +13,9 @@ from bot.web.app import create_app
 def main() -> None:
     """Run the web app with uvicorn until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's URL at INFO: a chat webhook's URL is its secret (NOTIFY_WEBHOOK_URL)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     settings = load_settings()
     uvicorn.run(
         create_app(settings),

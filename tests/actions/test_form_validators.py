@@ -12,6 +12,7 @@ from actions.handoff import ValidateCallbackForm
 from actions.intake import ValidateIntakeForm
 from actions.safety import ValidateRedFlagCheckForm
 from actions.scheduling import ValidateBookingForm
+from actions.session import ValidateRedFlagFollowupForm
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
 VALIDATORS: dict[str, type[FormValidationAction]] = {
@@ -19,9 +20,10 @@ VALIDATORS: dict[str, type[FormValidationAction]] = {
     "booking_form": ValidateBookingForm,
     "callback_form": ValidateCallbackForm,
     "red_flag_check_form": ValidateRedFlagCheckForm,
+    "red_flag_followup_form": ValidateRedFlagFollowupForm,
 }
 # The safety question is not one of the contract's facts: it carries no ask payload.
-NOT_A_FACT = {"red_flag_confirmed"}
+NOT_A_FACT = {"red_flag_confirmed", "red_flag_followup_answer"}
 
 
 def test_every_form_has_a_validator() -> None:

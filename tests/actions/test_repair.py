@@ -112,3 +112,10 @@ def test_a_return_dated_from_today_is_kept_for_a_later_correction() -> None:
     said = "discectomy 10 weeks ago, it went away and then came back suddenly 2 weeks ago"
     slots, _ = run_action(ValidateIntakeForm(), make_tracker(said))
     assert slots["pain_return_weeks"] == 8.0 and slots["pain_return_ago"] == 2.0
+
+
+def test_asking_for_a_call_while_giving_a_number_is_part_of_the_answer() -> None:
+    asked = {"consent_to_schedule": True, "patient_name": "Maria", "requested_slot": "phone"}
+    tracker = make_tracker("call me anytime", asked, intent="request_human", form="booking_form")
+    slots, _ = run_action(ValidateBookingForm(), tracker)
+    assert slots["repair_step"] == "hint"  # not a new call-back request: the number is asked again

@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from bot.channels.sms_compliance import SmsCompliance, keyword_of
-from bot.channels.twilio import TwilioTwimlInput
+from bot.channels import sms_compliance
+from bot.channels.sms_compliance import Decision, SmsCompliance, keyword_of
+from bot.channels.twilio import TwilioTwimlInput, sms_conversation_id
 from bot.storage import opt_outs
+from bot.storage.models import RedFlagEvent
 from bot.storage.sms_models import SmsOptOut
 from bot.storage.store import ClinicStore
 from tests.channels.test_twilio import PUBLIC_URL, TOKEN, Exchange, messages, sign, twilio_form
@@ -18,6 +20,11 @@ from tests.channels.test_twilio import PUBLIC_URL, TOKEN, Exchange, messages, si
 PHONE = "+14155552671"
 OTHER = "+14155550132"
 STOPPED = "You're unsubscribed from Northside Spine messages. Reply START to resubscribe."
+STOP_FAILED = (
+    "Sorry, we could not process your request to stop messages from Northside Spine. "
+    "Please text STOP again in a few minutes, or call us at (415) 555-0100."
+)
+RED_FLAG = "I can't hold my bladder and my groin is numb"
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +72,9 @@ def test_the_silence_is_an_empty_response(sqlite_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", ["Stop.", " stop ", "STOP!!", "stop\u00a0", "'stop'", "Unsubscribe", "quit", "STOPALL", "End", "cancel"]
+    "body",
+    ["Stop.", " stop ", "STOP!!", "stop\u00a0", "'stop'", "Unsubscribe", "quit", "STOPALL", "End", "cancel", "revoke",
+     "OptOut"],
 )
 def test_stop_keywords_any_case_and_punctuation(sqlite_url: str, body: str) -> None:
     sms = Sms(sqlite_url)
@@ -161,18 +170,158 @@ def test_default_store_is_the_process_wide_one() -> None:
         assert opt_outs.is_opted_out(session, PHONE)
 
 
-def test_database_failure_confirms_stop_and_passes_nothing_on(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.fixture
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The retries' pauses, recorded instead of slept."""
+    pauses: list[float] = []
+    monkeypatch.setattr(sms_compliance.time, "sleep", pauses.append)
+    return pauses
+
+
+def test_a_failed_opt_out_lookup_never_means_silence(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, no_pause: list[float]
 ) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError(f"connection refused for {PHONE}")
 
     monkeypatch.setattr(SmsCompliance, "_decide", broken)
     sms = Sms(sqlite_url)
-    assert sms.send("STOP", "my leg is numb") == [[STOPPED], []]
+    # An ordinary message (here an emergency) is handled as if the number had not opted out.
+    assert sms.send(RED_FLAG, "help") == [
+        [f"got [{RED_FLAG}]"],
+        [sms_compliance.HELP_TEXT.format(clinic="Northside Spine", phone="(415) 555-0100")],
+    ]
+    assert sms.bot_saw == [RED_FLAG]
+    assert "SMS opt-out check failed (try 1 of 1): RuntimeError" in caplog.text
+    assert PHONE not in caplog.text and "bladder" not in caplog.text
+    assert no_pause == []
+
+
+def test_a_stop_that_cannot_be_saved_is_retried_and_never_falsely_confirmed(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, no_pause: list[float]
+) -> None:
+    calls: list[str] = []
+
+    def broken(self: SmsCompliance, phone: str, *args: object) -> None:
+        calls.append(phone)
+        raise RuntimeError(f"connection refused for {phone}")
+
+    monkeypatch.setattr(SmsCompliance, "_decide", broken)
+    sms = Sms(sqlite_url)
+    assert sms.send("STOP") == [[STOP_FAILED]]
+    assert len(calls) == sms_compliance.SAVE_ATTEMPTS == 3
+    assert no_pause == [0.2, 0.5]
     assert sms.bot_saw == []
-    assert "RuntimeError" in caplog.text
+    assert "SMS opt-out save failed (try 3 of 3): RuntimeError" in caplog.text
     assert PHONE not in caplog.text
+    with ClinicStore(sqlite_url).transaction() as session:
+        assert not opt_outs.is_opted_out(session, PHONE)
+
+
+def test_a_stop_saved_on_a_retry_is_confirmed(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, no_pause: list[float]
+) -> None:
+    real = SmsCompliance._decide
+    failures = iter([True])
+
+    def flaky(self: SmsCompliance, *args: Any) -> Decision:
+        if next(failures, False):
+            raise ConnectionError("database restarting")
+        return real(self, *args)
+
+    monkeypatch.setattr(SmsCompliance, "_decide", flaky)
+    sms = Sms(sqlite_url)
+    assert sms.send("STOP", "hello?") == [[STOPPED], []]
+    assert no_pause == [0.2]
+    with ClinicStore(sqlite_url).transaction() as session:
+        assert opt_outs.is_opted_out(session, PHONE)
+
+
+def test_a_start_that_cannot_be_saved_says_so(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, no_pause: list[float]
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("down")
+
+    monkeypatch.setattr(SmsCompliance, "_decide", broken)
+    ((text,),) = Sms(sqlite_url).send("START")
+    assert text.startswith("Sorry, we could not process your request") and "START again" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# A red flag texted after STOP: read, kept on the conversation, raised for staff; nothing sent.
+
+
+def _red_flag_rows(url: str) -> list[tuple[str, str, list[str], str]]:
+    store = ClinicStore(url)
+    try:
+        with store.transaction() as session:
+            rows = session.execute(select(RedFlagEvent).order_by(RedFlagEvent.id)).scalars()
+            return [(row.conversation_id, row.channel, list(row.red_flags), row.kind) for row in rows]
+    finally:
+        store.dispose()
+
+
+def test_a_red_flag_texted_after_stop_is_raised_for_staff_and_not_answered(sqlite_url: str) -> None:
+    sms = Sms(sqlite_url)
+    answers = sms.send("STOP", RED_FLAG, "hello?")
+    assert answers == [[STOPPED], [], []]  # nothing is texted to the number
+    assert sms.bot_saw == []  # the bot never answers it
+    conversation = sms_conversation_id(PHONE, sms.channel.auth_token)
+    processor = sms.exchange.agent.processor
+    # Both texts are read and kept on the conversation, marked as sent while opted out ...
+    tracker = processor.trackers[conversation]
+    assert [event[1] for event in tracker.events if isinstance(event, tuple)] == [RED_FLAG, "hello?"]
+    assert all(event[2]["sms_opted_out"] is True for event in tracker.events if isinstance(event, tuple))
+    assert processor.saved == [conversation, conversation]
+    assert sms.exchange.agent.lock_store.locked == [conversation, conversation]
+    # ... the red flag goes to the staff's queue ...
+    assert _red_flag_rows(sqlite_url) == [(conversation, "twilio", ["cauda_equina"], "emergency")]
+    # ... and the conversation keeps the gate, for when the patient comes back.
+    assert tracker.slots["emergency_reported"] is True
+    assert tracker.slots["red_flag_followup"] is True
+    assert tracker.slots["red_flag_codes"] == ["cauda_equina"]
+    assert tracker.slots["red_flag_about"] == "new bladder or bowel trouble or groin numbness"
+
+
+def test_a_message_without_a_red_flag_after_stop_is_kept_but_raises_nothing(sqlite_url: str) -> None:
+    sms = Sms(sqlite_url)
+    assert sms.send("STOP", "my back still hurts") == [[STOPPED], []]
+    conversation = sms_conversation_id(PHONE, sms.channel.auth_token)
+    assert sms.exchange.agent.processor.saved == [conversation]
+    assert _red_flag_rows(sqlite_url) == []
+
+
+def test_when_an_opted_out_text_cannot_be_read_it_is_silent_and_raised_for_review(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sms = Sms(sqlite_url)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"tracker store down, text was {RED_FLAG}")
+
+    monkeypatch.setattr(sms.exchange.agent.processor, "log_message", broken)
+    assert sms.send("STOP", RED_FLAG) == [[STOPPED], []]
+    assert "could not be read: RuntimeError" in caplog.text
+    assert "bladder" not in caplog.text
+    # The lexicon alone still finds the sign: staff are asked to review it.
+    conversation = sms_conversation_id(PHONE, sms.channel.auth_token)
+    assert _red_flag_rows(sqlite_url) == [(conversation, "twilio", ["cauda_equina"], "review")]
+
+
+def test_when_an_opted_out_text_cannot_be_kept_the_red_flag_is_still_raised(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sms = Sms(sqlite_url)
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("tracker store down")
+
+    monkeypatch.setattr(sms.exchange.agent.processor, "save_tracker", broken)
+    assert sms.send("STOP", RED_FLAG) == [[STOPPED], []]
+    assert "could not be kept: RuntimeError" in caplog.text
+    conversation = sms_conversation_id(PHONE, sms.channel.auth_token)
+    assert _red_flag_rows(sqlite_url) == [(conversation, "twilio", ["cauda_equina"], "emergency")]
 
 
 def test_replayed_stop_is_not_confirmed_twice(sqlite_url: str) -> None:
@@ -193,6 +342,8 @@ def test_replayed_stop_is_not_confirmed_twice(sqlite_url: str) -> None:
         ("ＳＴＯＰ", "stop"),
         ("stopall", "stop"),
         ("UNSUBSCRIBE", "stop"),
+        ("Revoke", "stop"),
+        ("optout", "stop"),
         ("start", "start"),
         ("Unstop", "start"),
         ("yes", "yes"),

@@ -16,7 +16,7 @@ from rasa.core.channels.socketio import SocketIOInput
 
 import bot.channels.socketio
 from bot.channels.socketio import ClinicSocketIOInput, default_allowed_origins
-from bot.chat_tokens import issue_token, new_conversation_id
+from bot.chat_tokens import confirmation_handle, issue_token, new_conversation_id
 from tests.channels.conftest import FakeAgent, serve
 
 WEB_ORIGIN = "http://localhost:8000"
@@ -29,6 +29,11 @@ def persistent_channel() -> ClinicSocketIOInput:
 
 def token_for(conversation: str, key: str = KEY, now: float | None = None) -> str:
     return issue_token(key, conversation, now=now)
+
+
+def handle(conversation: str) -> str:
+    """What ``session_confirm`` carries for a conversation: an opaque handle, not its id."""
+    return confirmation_handle(KEY, conversation)
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +140,7 @@ def test_ours_delivers_with_session_persistence() -> None:
         async with serve([persistent_channel()], agent) as url:
             patient = Patient()
             await patient.connect(url)
-            assert await patient.start_session(token_for(conversation)) == conversation
+            assert await patient.start_session(token_for(conversation)) == handle(conversation)
             await patient.say("  /restart")
             await patient.wait_for_turn()
             await patient.client.disconnect()
@@ -209,7 +214,7 @@ def test_a_socket_cannot_write_into_another_conversation() -> None:
 
     alice, mallory = asyncio.run(scenario())
     assert alice.session_id != mallory.session_id
-    assert [message.sender_id for message in agent.received] == [mallory.session_id]
+    assert [handle(message.sender_id) for message in agent.received] == [mallory.session_id]
     assert alice.received == []
     assert len(mallory.received) == 2
 
@@ -226,8 +231,10 @@ def test_a_socket_cannot_write_into_another_conversation() -> None:
         "V" * 32,  # a bare conversation id
         token_for("V" * 32, key="another-clinic"),  # signed with another key
         token_for("V" * 32, now=0),  # expired long ago
-        token_for("V" * 32)[:-1] + "A",  # tampered
-        token_for("V" * 32).replace("V" * 32, "W" * 32),  # signature of another conversation
+        token_for("V" * 32)[:-1] + ("B" if token_for("V" * 32)[-1] == "A" else "A"),  # tampered
+        token_for("V" * 32)[:40] + token_for("W" * 32)[40:],  # spliced from two tokens
+        "V" * 32 + ".9999999999.c2lnbmF0dXJl",  # the earlier clear-text form
+        handle("V" * 32),  # a confirmation handle is not a token
     ],
 )
 def test_only_a_genuine_token_reopens_a_conversation(requested: Any) -> None:
@@ -240,8 +247,30 @@ def test_only_a_genuine_token_reopens_a_conversation(requested: Any) -> None:
             return session_id
 
     session_id = asyncio.run(scenario())
-    assert session_id not in ("V" * 32, "W" * 32, requested)
-    assert len(session_id) == 32
+    assert session_id not in ("V" * 32, "W" * 32, handle("V" * 32), handle("W" * 32), requested)
+    assert session_id.startswith("h-") and len(session_id) == 24
+
+
+def test_the_confirmation_never_shows_the_conversation_id() -> None:
+    agent = FakeAgent(reply)
+    conversation = new_conversation_id()
+
+    async def scenario() -> tuple[Patient, str]:
+        async with serve([persistent_channel()], agent) as url:
+            patient = Patient()
+            await patient.connect(url)
+            token = token_for(conversation)
+            await patient.start_session(token)
+            await patient.say("hello")
+            await patient.wait_for(2)
+            await patient.client.disconnect()
+            return patient, token
+
+    patient, token = asyncio.run(scenario())
+    assert agent.received[0].sender_id == conversation
+    assert conversation not in token
+    assert patient.session_id == handle(conversation) != conversation
+    assert conversation not in repr(patient.received)
 
 
 def test_a_returning_tab_keeps_its_conversation() -> None:
@@ -252,11 +281,11 @@ def test_a_returning_tab_keeps_its_conversation() -> None:
         async with serve([persistent_channel()], agent) as url:
             first = Patient()
             await first.connect(url)
-            assert await first.start_session(token_for(conversation)) == conversation
+            assert await first.start_session(token_for(conversation)) == handle(conversation)
             await first.client.disconnect()
             again = Patient()
             await again.connect(url)
-            assert await again.start_session(token_for(conversation)) == conversation
+            assert await again.start_session(token_for(conversation)) == handle(conversation)
             await again.say("still here")
             await again.wait_for(2)
             await again.client.disconnect()
@@ -304,7 +333,7 @@ def test_a_socket_can_move_to_a_new_conversation() -> None:
             patient = Patient()
             await patient.connect(url)
             await patient.start_session(token_for(old))
-            assert await patient.start_session(token_for(new)) == new
+            assert await patient.start_session(token_for(new)) == handle(new)
             await patient.say("fresh start")
             await patient.wait_for(2)
             await patient.client.disconnect()

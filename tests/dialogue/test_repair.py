@@ -82,13 +82,24 @@ def test_what_counts_as_an_attempt(intent: str, confidence: float, attempt: bool
 
 @pytest.mark.parametrize(
     ("text", "numbers"),
-    [("2", [2]), ("#1", [1]), (" 0 ", [0]), ("1 6", [1, 6]), ("1,3 and 7", [1, 3, 7]), ("option 2", [2])],
+    [
+        ("2", [2]),
+        ("#1", [1]),
+        (" 0 ", [0]),
+        ("1 6", [1, 6]),
+        ("1,3 and 7", [1, 3, 7]),
+        ("option 2", [2]),
+        ("the 2nd one", [2]),
+        ("two", [2]),
+        ("the first one", [1]),
+        ("one", [1]),
+    ],
 )
 def test_numbered_replies(text: str, numbers: list[int]) -> None:
     assert chosen_numbers(text) == numbers
 
 
-@pytest.mark.parametrize("text", ["2 weeks ago", "415 555 0132", "", "two", "12"])
+@pytest.mark.parametrize("text", ["2 weeks ago", "415 555 0132", "", "12", "the blue one", "none", "one of them"])
 def test_other_text_is_not_a_numbered_reply(text: str) -> None:
     assert chosen_text(text, BUTTONS) is None
 

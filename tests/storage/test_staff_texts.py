@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Column, MetaData, Table, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.storage import staff_repository as repo
-from bot.storage.db import init_db
+from bot.storage.db import init_db, make_engine
+from bot.storage.models import RedFlagEvent
 from bot.storage.retention import conversations_of_phone, delete_conversations, purge_older_than
+from bot.storage.staff_models import StaffText, init_staff_tables
 from bot.storage.store import ClinicStore
 from tests.web.staff_support import assessed_conversation, write_conversation
 
@@ -85,3 +88,57 @@ def test_a_recent_staff_text_keeps_a_conversation_from_the_purge(store: ClinicSt
     with store.transaction() as session:
         assert len(repo.list_staff_texts(session, "texted-lately")) == 1
         assert repo.list_staff_texts(session, "texted-long-ago") == []
+
+
+def test_the_database_refuses_a_second_text_with_the_same_key(store: ClinicStore) -> None:
+    def add(key: str | None) -> None:
+        with store.transaction() as session:
+            repo.record_staff_text(
+                session, conversation_id="conv-1", staff_username="nurse", body="Hi", sent_at=NOW,
+                status="sent", idempotency_key=key,
+            )  # fmt: skip
+
+    add("k" * 32)
+    with pytest.raises(IntegrityError):
+        add("k" * 32)
+    add(None)  # texts from before keys existed are not limited
+    add(None)
+    with store.transaction() as session:
+        assert [t.idempotency_key for t in repo.list_staff_texts(session, "conv-1")] == ["k" * 32, None, None]
+        assert repo.get_staff_text_by_key(session, "k" * 32) is not None
+        assert repo.get_staff_text_by_key(session, "x" * 32) is None
+
+
+def test_an_older_database_gets_the_new_columns_and_the_unique_key(db_url: str) -> None:
+    """Tables made by the previous release: ``notified_at`` and ``idempotency_key`` are added."""
+    old = MetaData()
+    for table, dropped in ((StaffText.__table__, "idempotency_key"), (RedFlagEvent.__table__, "notified_at")):
+        columns = [
+            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in table.columns
+            if c.name != dropped
+        ]
+        Table(table.name, old, *columns)
+    engine = make_engine(db_url)
+    old.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            RedFlagEvent.__table__.insert().values(
+                conversation_id="c", channel="rest", red_flags=["infection"], kind="emergency", status="new",
+                created_at=NOW,
+            )
+        )  # fmt: skip
+    engine.dispose()
+
+    store = ClinicStore(db_url)
+    init_staff_tables(store.engine)
+    inspector = inspect(store.engine)
+    assert "notified_at" in {c["name"] for c in inspector.get_columns("clinic_red_flag_events")}
+    assert "idempotency_key" in {c["name"] for c in inspector.get_columns("clinic_staff_texts")}
+    unique = [i for i in inspector.get_indexes("clinic_staff_texts") if i["column_names"] == ["idempotency_key"]]
+    assert unique and unique[0]["unique"]
+    with store.transaction() as session:
+        (event,) = session.execute(select(RedFlagEvent)).scalars()
+        assert event.notified_at is None  # an old red flag is still to be told (if recent and open)
+    test_the_database_refuses_a_second_text_with_the_same_key(store)
+    store.dispose()

@@ -13,11 +13,11 @@ import itsdangerous
 import pytest
 from starlette.testclient import TestClient
 
-from bot.chat_tokens import CONVERSATION_ID, TOKEN_LIFETIME_SECONDS, verify_token
+from bot.chat_tokens import CONVERSATION_ID, TOKEN_LIFETIME_SECONDS, new_conversation_id, seal_cookie, verify_token
 from bot.settings import Settings
 from bot.web import create_app
 from bot.web.app import STATIC_DIR, session_secret
-from bot.web.chat import chat_page_policy
+from bot.web.chat import CHAT_COOKIE, chat_page_policy
 from tests.web.conftest import AJAX, ORIGIN, SETTINGS
 
 KEY = SETTINGS.secret_key
@@ -97,33 +97,79 @@ def test_session_gives_a_token_for_one_stable_conversation(client: TestClient) -
     assert CONVERSATION_ID.fullmatch(conversation)
     assert conversation_of(token_of(client)) == conversation
     assert conversation not in first.headers["set-cookie"]
+    assert conversation not in first.text  # the token is opaque
 
 
 def _session_cookie(conversation_id: str, key: str) -> str:
+    """A ``clinic_session`` cookie of the earlier version: the id in clear text, signed."""
     data = base64.b64encode(json.dumps({"conversation_id": conversation_id}).encode())
     return itsdangerous.TimestampSigner(key).sign(data).decode()
 
 
-def test_session_cookie_is_httponly_lax_and_signed(client: TestClient) -> None:
+def _set_cookies(answer: httpx.Response) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in answer.headers.get_list("set-cookie")}
+
+
+def test_chat_cookie_is_httponly_lax_sealed_and_not_secure_over_http(client: TestClient) -> None:
     answer = token_of(client)
-    cookie = answer.headers["set-cookie"]
-    assert cookie.startswith("clinic_session=")
+    cookie = _set_cookies(answer)[CHAT_COOKIE]
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
+    assert "secure" not in cookie.lower()
+    assert conversation_of(answer) not in cookie
     client.cookies.clear()
-    # Only a cookie signed with the app's key names a conversation ...
-    chosen = "C" * 32
-    assert conversation_of(token_of(client, Cookie=f"clinic_session={_session_cookie(chosen, KEY)}")) == chosen
+    # Only a cookie sealed with the app's key names a conversation ...
+    chosen = new_conversation_id()
+    assert conversation_of(token_of(client, Cookie=f"{CHAT_COOKIE}={seal_cookie(KEY, chosen)}")) == chosen
     client.cookies.clear()
-    # ... one forged without it is ignored, and a fresh id is issued instead.
-    victim = "V" * 32
-    forged = conversation_of(token_of(client, Cookie=f"clinic_session={_session_cookie(victim, 'guessed-key')}"))
+    # ... one sealed without it is ignored, and a fresh id is issued instead.
+    victim = new_conversation_id()
+    forged = conversation_of(token_of(client, Cookie=f"{CHAT_COOKIE}={seal_cookie('guessed-key', victim)}"))
     assert forged != victim
+    client.cookies.clear()
+    # ... and a clear-text id is no cookie at all.
+    assert conversation_of(token_of(client, Cookie=f"{CHAT_COOKIE}={victim}")) != victim
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"staff_cookie_secure": True},
+        {"public_url": "https://sms.clinic.example"},
+        {"chat_socket_url": "https://chat.clinic.example"},
+    ],
+)
+def test_chat_cookie_is_secure_behind_https(changes: dict[str, object]) -> None:
+    with TestClient(create_app(replace(SETTINGS, **changes))) as client:
+        cookie = _set_cookies(token_of(client))[CHAT_COOKIE]
+    assert "; secure" in cookie.lower()
+
+
+def test_chat_cookie_is_secure_on_an_https_request() -> None:
+    with TestClient(create_app(SETTINGS), base_url="https://testserver") as client:
+        answer = client.post("/chat/session", json={}, headers={**AJAX, "Origin": "https://testserver"})
+    assert answer.status_code == 200
+    assert "; secure" in _set_cookies(answer)[CHAT_COOKIE].lower()
+
+
+def test_an_earlier_session_cookie_is_carried_over_once_and_cleared(client: TestClient) -> None:
+    chosen = new_conversation_id()
+    answer = token_of(client, Cookie=f"clinic_session={_session_cookie(chosen, KEY)}")
+    assert conversation_of(answer) == chosen
+    cookies = _set_cookies(answer)
+    assert chosen not in cookies[CHAT_COOKIE]
+    assert "expires=thu, 01 jan 1970" in cookies["clinic_session"].lower()  # cleared
+    # A legacy cookie forged without the key is ignored.
+    client.cookies.clear()
+    victim = new_conversation_id()
+    assert conversation_of(token_of(client, Cookie=f"clinic_session={_session_cookie(victim, 'guessed')}")) != victim
 
 
 def test_a_cookie_holding_a_malformed_id_gets_a_fresh_one(client: TestClient) -> None:
     cookie = _session_cookie("short", KEY)
     assert CONVERSATION_ID.fullmatch(conversation_of(token_of(client, Cookie=f"clinic_session={cookie}")))
+    client.cookies.clear()
+    assert CONVERSATION_ID.fullmatch(conversation_of(token_of(client, Cookie=f"{CHAT_COOKIE}=c2.AAAA")))
 
 
 def test_ids_differ_between_browsers() -> None:
@@ -204,13 +250,17 @@ def test_missing_secret_key_makes_a_random_one(caplog: pytest.LogCaptureFixture)
 
 def test_sessions_and_tokens_do_not_survive_a_random_key() -> None:
     settings = Settings(secret_key="")
-    with TestClient(create_app(settings)) as first:
+    first_app, second_app = create_app(settings), create_app(settings)
+    with TestClient(first_app) as first:
         token = token_of(first).json()["token"]
         cookies = dict(first.cookies)
-    with TestClient(create_app(settings)) as second:
+    with TestClient(second_app) as second:
         second.cookies.update(cookies)
         again = token_of(second).json()["token"]
-    assert token.split(".")[0] != again.split(".")[0]
+    assert "clinic_chat" in cookies
+    before = verify_token(first_app.state.chat_token_key, token)
+    after = verify_token(second_app.state.chat_token_key, again)
+    assert before and after and before != after
 
 
 def test_patient_text_never_goes_through_html_parsing() -> None:

@@ -80,7 +80,7 @@ def test_login_success_and_logout(staff: Staff) -> None:
     cookie = answer.headers["set-cookie"]
     assert "clinic_staff=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert "Path=/staff" in cookie
-    assert staff.client.get("/staff/api/queue-counts").json() == {"red_flags": 0, "requests": 0}
+    assert staff.client.get("/staff/api/queue-counts").json() == {"red_flags": 0, "to_review": 0, "requests": 0}
     assert staff.post("/staff/logout", {}).headers["location"] == "/staff/login"
     assert staff.client.get("/staff/conversations", follow_redirects=False).status_code == 303
     actions = [a[1] for a in staff.audit_actions()]
@@ -327,10 +327,10 @@ def test_server_errors_are_generic_and_logs_hold_no_patient_data(
     server_logs = " ".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))  # client-side
     assert "Maria" not in server_logs and "microdiscectomy" not in server_logs
 
-    def explode(*_args: object) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret patient words")
 
-    monkeypatch.setattr(conversations, "search_conversations", explode)
+    monkeypatch.setattr(conversations, "page_conversations", explode)
     client = TestClient(staff.client.app, raise_server_exceptions=False, cookies=staff.client.cookies)
     page = client.get("/staff/conversations")
     assert page.status_code == 500

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from bot.settings import Settings
+from bot.storage import repository
 from bot.storage import staff_repository as repo
 from bot.storage.models import utcnow
 from bot.storage.staff_models import StaffUser, init_staff_tables
@@ -56,9 +58,9 @@ def now() -> datetime:
 _store_lock = threading.Lock()
 
 
-def store(request: Request) -> ClinicStore:
-    """The app's store for ``settings.database_url``, with the staff tables created on first use."""
-    state = request.app.state
+def app_store(app: Any) -> ClinicStore:
+    """The store of the web app ``app`` for ``settings.database_url``, with the staff tables created on first use."""
+    state = app.state
     if getattr(state, "staff_store", None) is None:
         with _store_lock:
             if getattr(state, "staff_store", None) is None:
@@ -67,6 +69,22 @@ def store(request: Request) -> ClinicStore:
                 state.staff_store = clinic_store
     result: ClinicStore = state.staff_store
     return result
+
+
+def store(request: Request) -> ClinicStore:
+    """The app's store (see :func:`app_store`)."""
+    return app_store(request.app)
+
+
+def alert_counts(session: Session) -> dict[str, int]:
+    """What every staff page shows in its header (and ``/staff/api/queue-counts`` returns).
+
+    ``red_flags``: open (new or contacted) red flags the patient reported; ``to_review``: open
+    possible red flags the patient said no to when asked; ``requests``: new requests.
+    """
+    flags = repository.open_red_flag_counts(session)
+    requests = repository.count_appointment_requests(session, status="new")
+    return {"red_flags": flags["emergency"], "to_review": flags["review"], "requests": requests}
 
 
 def policy(request: Request) -> StaffPolicy:
@@ -81,11 +99,17 @@ def client_ip(request: Request) -> str:
 
 
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    """Render a staff page (never cached) with the clinic name, user and CSRF token."""
+    """Render a staff page (never cached) with the clinic name, user, CSRF token and red-flag counts."""
+    user = getattr(request.state, "user", None)
+    alerts: dict[str, int] | None = None
+    if user is not None:
+        with store(request).transaction() as session:
+            alerts = alert_counts(session)
     full = {
         "clinic_name": request.app.state.settings.clinic_name,
-        "user": getattr(request.state, "user", None),
+        "user": user,
         "csrf": getattr(request.state, "csrf", ""),
+        "alerts": alerts,
         **context,
     }
     return request.app.state.templates.TemplateResponse(request, template, full, status_code=status, headers=NO_STORE)
@@ -97,15 +121,18 @@ def _refuse(request: Request, status: int, text: str) -> Response:
     return PlainTextResponse(text, status_code=status, headers=NO_STORE)
 
 
-def require(role: str = "staff") -> Callable[[Endpoint], Endpoint]:
-    """Guard an endpoint: a live session (else login redirect / 401), the role, and CSRF on POST."""
+def require(role: str = "staff", *, touch: bool = True) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint: a live session (else login redirect / 401), the role, and CSRF on POST.
+
+    ``touch=False`` (background polling) checks the session without counting it as activity.
+    """
 
     def decorate(endpoint: Endpoint) -> Endpoint:
         @functools.wraps(endpoint)
         async def guarded(request: Request) -> Response:
             token = request.cookies.get(COOKIE, "")
             with store(request).transaction() as session:
-                found = repo.resume_session(session, token, now(), policy(request).idle)
+                found = repo.resume_session(session, token, now(), policy(request).idle, touch=touch)
                 if found is not None:
                     row, user = found
                     request.state.user = _UserView.of(user)

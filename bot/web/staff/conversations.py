@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -20,13 +21,14 @@ from bot.storage.conversations import (
     Conversation,
     ConversationFilter,
     load_conversation,
-    search_conversations,
+    page_conversations,
 )
-from bot.storage.staff_models import StaffText
+from bot.storage.staff_models import SENDING, StaffText
 from bot.vocabulary import FINDING_CODES
 from bot.web.staff.auth import current_user, render, require, store
 
 PAGE_SIZE = 25
+MAX_PAGE = 1_000_000
 
 
 def _day(text: str | None) -> date | None:
@@ -79,20 +81,19 @@ async def conversation_list(request: Request) -> Response:
     params = await filter_params(request)
     wanted = parse_filter(params)
     try:
-        page = max(1, int(params.get("page", "1")))
+        page = min(max(1, int(params.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     with store(request).transaction() as session:
-        found = search_conversations(session, wanted)
-    rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        rows, total = page_conversations(session, wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(
         request,
         "staff/conversations.html",
         {
             "rows": rows,
             "page": page,
-            "pages": max(1, (len(found) + PAGE_SIZE - 1) // PAGE_SIZE),
-            "total": len(found),
+            "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),
+            "total": total,
             "form": filter_form(params),
             "finding_codes": FINDING_CODES,
         },
@@ -134,7 +135,7 @@ SMS_NOTICES = {
     ),
     "opted_out": ("error", "Not sent: this number has opted out of texts (STOP)."),
     "not_configured": ("error", "Not sent: texting patients is not configured."),
-    "duplicate": ("status", "You sent this same text a moment ago, so it was not sent again."),
+    "duplicate": ("status", "This text was sent a moment ago (same form or same words), so it was not sent again."),
 }
 """What the transcript says after a text (``?sms=<code>``; the code is all the URL holds)."""
 
@@ -158,13 +159,16 @@ class TimelineEntry:
     custom: dict[str, Any] | None = None
     staff_username: str = ""
     sent: bool = True
+    pending: bool = False  # written before sending, Twilio's answer not recorded yet
 
 
 def timeline(conv: Conversation, texts: list[StaffText]) -> list[TimelineEntry]:
     """The conversation's turns and the staff texts, interleaved by time (a turn first on a tie)."""
     entries = [(turn.at, 0, TimelineEntry(turn.speaker, turn.at, turn.text, turn.custom)) for turn in conv.turns]
     for text in texts:
-        entry = TimelineEntry("staff", text.sent_at, text.body, None, text.staff_username, text.status == "sent")
+        entry = TimelineEntry(
+            "staff", text.sent_at, text.body, None, text.staff_username, text.status == "sent", text.failure == SENDING
+        )
         entries.append((text.sent_at, 1, entry))
     return [entry for _at, _order, entry in sorted(entries, key=lambda item: (item[0], item[1]))]
 
@@ -185,6 +189,11 @@ def sms_panel(request: Request, session: Session, conv: Conversation) -> SmsPane
         return SmsPanel()
     configured = OutboundSmsConfig.from_settings(request.app.state.settings) is not None
     return SmsPanel(True, configured, opt_outs.is_opted_out(session, conv.sms_phone))
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one "Text the patient" form (32 URL-safe characters; see ``texts.send_text``)."""
+    return secrets.token_urlsafe(24)
 
 
 def transcript_page(
@@ -216,6 +225,7 @@ def transcript_page(
             "sms_notice": notice,
             "sms_draft": draft,
             "sms_problem": SMS_PROBLEMS.get(problem, ""),
+            "sms_key": new_idempotency_key(),
         },
         status,
     )

@@ -12,7 +12,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from bot.storage import repository
 from bot.storage import staff_repository as repo
 from bot.storage.models import APPOINTMENT_STATUSES, RED_FLAG_STATUSES, StatusChange
-from bot.web.staff.auth import NO_STORE, current_user, render, require, store
+from bot.web.staff.auth import NO_STORE, alert_counts, current_user, render, require, store
+
+QUEUE_PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 
 QUEUES: dict[str, dict[str, Any]] = {
     "red-flags": {"kind": "red_flag", "statuses": RED_FLAG_STATUSES, "title": "Red flags to follow up"},
@@ -29,22 +32,49 @@ def _history(session: Session, kind: str, ids: list[int]) -> dict[int, list[Stat
     return found
 
 
+def _page_number(request: Request) -> int:
+    try:
+        return min(max(1, int(request.query_params.get("page", "1"))), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
 def _queue_page(request: Request, name: str) -> Response:
+    """One page of a queue: the open records (new and contacted, "new" first) or those of one status.
+
+    The status filter, the count and the paging are done by the database, so an open record
+    is never crowded out by newer closed ones.
+    """
     queue = QUEUES[name]
     status = request.query_params.get("status", "")
     status = status if status in queue["statuses"] else ""
+    page = _page_number(request)
+    wanted: dict[str, Any] = {"status": status} if status else {"statuses": repository.OPEN_STATUSES}
     with store(request).transaction() as session:
-        listing = (
-            repository.list_red_flag_events if queue["kind"] == "red_flag" else repository.list_appointment_requests
+        if queue["kind"] == "red_flag":
+            listing, counting = repository.list_red_flag_events, repository.count_red_flag_events
+        else:
+            listing, counting = repository.list_appointment_requests, repository.count_appointment_requests
+        total = counting(session, **wanted)
+        pages = max(1, (total + QUEUE_PAGE_SIZE - 1) // QUEUE_PAGE_SIZE)
+        page = min(page, pages)
+        records: list[Any] = listing(
+            session, **wanted, limit=QUEUE_PAGE_SIZE, offset=(page - 1) * QUEUE_PAGE_SIZE, new_first=not status
         )
-        records: list[Any] = listing(session, status=status or None, limit=500)
-        if not status:
-            records = [record for record in records if record.status != "closed"]
         history = _history(session, queue["kind"], [record.id for record in records])
     return render(
         request,
         "staff/queue.html",
-        {"queue": queue, "name": name, "records": records, "history": history, "status": status},
+        {
+            "queue": queue,
+            "name": name,
+            "records": records,
+            "history": history,
+            "status": status,
+            "page": page,
+            "pages": pages,
+            "total": total,
+        },
     )
 
 
@@ -88,10 +118,13 @@ async def change_status(request: Request) -> Response:
     return RedirectResponse(f"/staff/queues/{name}", status_code=303, headers=NO_STORE)
 
 
-@require()
+@require(touch=False)
 async def queue_counts(request: Request) -> Response:
-    """``GET /staff/api/queue-counts``: how many records are still new (JSON)."""
+    """``GET /staff/api/queue-counts``: open red flags, red flags to review, new requests (JSON).
+
+    Polled by every staff page (``static/staff.js``); it does not count as activity, so the
+    idle logoff still happens on a page left open.
+    """
     with store(request).transaction() as session:
-        flags = len(repository.list_red_flag_events(session, status="new", limit=10_000))
-        requests = len(repository.list_appointment_requests(session, status="new", limit=10_000))
-    return JSONResponse({"red_flags": flags, "requests": requests}, headers=NO_STORE)
+        counts = alert_counts(session)
+    return JSONResponse(counts, headers=NO_STORE)
