@@ -34,11 +34,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
@@ -46,7 +47,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from bot.settings import load_settings
@@ -140,6 +141,26 @@ def latest_session_length(events: Sequence[Event]) -> int:
     return sum(1 for event in events if event.timestamp >= start)
 
 
+_T = TypeVar("_T")
+_LOCKED_RETRIES = 8
+
+
+def _when_unlocked(call: Callable[..., _T], *args: Any) -> _T:
+    """``call(*args)``, tried again while SQLite says "database is locked".
+
+    That is another patient's write holding SQLite's single write lock (a lock upgrade can't
+    wait on the busy timeout), not an outage: patients must not be told the records are down.
+    """
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            return call(*args)
+        except OperationalError as error:
+            if "database is locked" not in str(error.orig) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
+    raise AssertionError("unreachable")
+
+
 class ClinicTrackerStore(SQLTrackerStore):
     """Rasa's ``SQLTrackerStore`` on the database named by ``DATABASE_URL`` (see the module docstring)."""
 
@@ -210,7 +231,9 @@ class ClinicTrackerStore(SQLTrackerStore):
         """The conversation's latest session; while it can't be read, a :class:`RecordsUnavailableTracker`."""
         if not self._resting():
             try:
-                tracker: DialogueStateTracker | None = await asyncio.to_thread(self._read_latest, sender_id)
+                tracker: DialogueStateTracker | None = await asyncio.to_thread(
+                    _when_unlocked, self._read_latest, sender_id
+                )
                 return tracker
             except Exception as error:  # noqa: BLE001 - never a silent fresh start
                 if database_unavailable(error):
@@ -221,7 +244,9 @@ class ClinicTrackerStore(SQLTrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Every session of the conversation (errors are raised: Rasa's fail-safe store reports them)."""
-        tracker: DialogueStateTracker | None = await asyncio.to_thread(self._read, conversation_id, True)
+        tracker: DialogueStateTracker | None = await asyncio.to_thread(
+            _when_unlocked, self._read, conversation_id, True
+        )
         return tracker
 
     async def keys(self) -> Iterable[str]:
@@ -285,11 +310,11 @@ class ClinicTrackerStore(SQLTrackerStore):
         """Write the new events; when the database can't take them, keep them in the outbox."""
         await self.stream_events(tracker)
         if isinstance(tracker, RecordsUnavailableTracker):
-            await asyncio.to_thread(self._keep_unanswered, tracker)
+            await asyncio.to_thread(_when_unlocked, self._keep_unanswered, tracker)
             return
         if not self._resting():
             try:
-                await asyncio.to_thread(self._write, tracker)
+                await asyncio.to_thread(_when_unlocked, self._write, tracker)
                 return
             except _EventsWaiting:
                 pass  # kept below, behind the conversation's earlier events

@@ -118,3 +118,19 @@ def test_the_rasa_http_api_is_off(bot: BotServer) -> None:
         assert "2 years ago" not in response.text and "events" not in response.text
     parse = requests.post(f"{bot.rasa_url}/model/parse", json={"text": "hi"}, timeout=10)
     assert parse.status_code in (404, 405)
+
+
+def test_patients_at_the_same_time_are_never_told_the_records_are_down(bot: BotServer) -> None:
+    """SQLite's write lock held by another patient's turn is contention, not an outage."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def patient(_: int) -> list[str]:
+        conversation = bot.conversation()
+        texts = [conversation.say("had a lami 6 wks ago n its worse than b4").text]
+        texts.append(conversation.say("leg hurts n tingly").text)
+        return texts
+
+    with ThreadPoolExecutor(6) as pool:
+        said = [text for texts in pool.map(patient, range(6)) for text in texts]
+    assert not any("can't reach our records" in text for text in said)
+    assert sum("Here's what I understood" in text for text in said) == 6
