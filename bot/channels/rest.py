@@ -17,7 +17,7 @@ so a REST conversation can't be a website or SMS conversation, whatever the clie
 Answers still carry the client's own sender as ``recipient_id``.
 
 ``REST_CHANNEL_ENABLED=0`` switches the channel off (404); it is on by default, because the
-outside contract (``../shared/spec/contract.md``) promises it.
+outside contract (the REST section of the README) promises it.
 """
 
 from __future__ import annotations
