@@ -24,7 +24,8 @@ def answer_of(tracker: Tracker) -> tuple[PatientMessage, str]:
     requested = tracker.get_slot(REQUESTED_SLOT)
     if repair.RepairState.from_slots(tracker.slots).for_question(requested) != repair.CHOICES:
         return message, text
-    chosen = repair.chosen_text(text, repair.offered_buttons(tracker.events))
+    buttons = repair.offered_buttons(tracker.events)
+    chosen = repair.choice_answer(text, buttons, requested, answers=bool(message.values(requested)))
     if chosen is None:
         return message, text
     entities = tuple(extract_entities(chosen, load_settings().today()))
@@ -64,7 +65,8 @@ class RepairingValidator:
         )
         attempted = repair.is_attempt(message.intent, message.confidence, self.interruptions)
         attempted = attempted and not self.answers_elsewhere(tracker)
-        decision = repair.decide(requested, state, progressed, attempted)
+        asked = repair.times_asked_in_a_row(tracker.events, requested)
+        decision = repair.decide(requested, state, progressed, attempted, asked)
         if decision.gave_up:
             value = self.give_up_value(decision.gave_up, tracker)
             dispatcher.utter_message(response=f"utter_gave_up_{decision.gave_up}")

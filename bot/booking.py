@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any, Literal
 
 from bot.dialogue import repair
-from bot.dialogue.answers import yes_or_no
+from bot.dialogue.answers import leading_yes_or_no, yes_or_no
 from bot.intake import PatientMessage
 from bot.scheduling.names import clean_patient_name, looks_like_a_name
 from bot.scheduling.phone import normalize_phone
@@ -60,7 +60,8 @@ def consent_update(ctx: BookingContext) -> bool | None:
         return None
     if carries_clinical_facts(ctx.message):
         return True if intent == "affirm" else None
-    return yes_or_no(ctx.text, intent)
+    answer = yes_or_no(ctx.text, intent)
+    return answer if answer is not None else leading_yes_or_no(ctx.text)
 
 
 def _free_text_answer(ctx: BookingContext, is_valid: bool) -> bool:

@@ -65,8 +65,14 @@ def needs_return_time(pain_course: Any) -> bool:
 
 
 def required_intake_slots(slots: Mapping[str, Any]) -> list[str]:
-    """The intake questions for this patient, in the order they are asked."""
-    return [slot for slot in INTAKE_SLOTS if slot != "pain_return_weeks" or needs_return_time(slots.get("pain_course"))]
+    """The intake questions for this patient, in the order they are asked.
+
+    A pain that came back at a speed not yet said ("fine at first, then it came back a year
+    after") keeps its return time too: the form reads it now, not after the speed question.
+    """
+    course = slots.get("pain_course")
+    returned = course == RETURNED or (course is None and bool(slots.get("pain_returned")))
+    return [slot for slot in INTAKE_SLOTS if slot != "pain_return_weeks" or returned or needs_return_time(course)]
 
 
 def _number(value: Any) -> float | None:

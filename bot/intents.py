@@ -20,6 +20,8 @@ INFORM_INTENT = "inform"
 DONT_KNOW_INTENT = "dont_know"
 MIN_WORDS_FOR_CLOSENESS = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Intents with no content of their own: a message the lexicons read a clinical fact in is an answer.
+FACTS_WIN_OVER = frozenset({FALLBACK_INTENT, "goodbye", "out_of_scope"})
 CLINICAL_ENTITIES = frozenset({"surgery_type", "time", "time_problem", "pain_course", "return_speed", "symptom"})
 
 
@@ -45,7 +47,7 @@ def guard_intent(
       another language are ``nlu_fallback`` (the bot then says what it can read).
     - "I don't know" in any wording (``says_dont_know``), with no fact in it, is ``dont_know``;
       a bare "y" / "n" is ``affirm`` / ``deny``.
-    - A fallback that still carries clinical facts is ``inform``.
+    - A fallback, goodbye or out-of-scope message that still carries clinical facts is ``inform``.
     """
     names = set(entity_names)
     if "red_flag" in names:
@@ -72,8 +74,8 @@ def guard_intent(
         answer = yes_or_no(text)
         if answer is not None and len(text.split()) <= 3:
             return "affirm" if answer else "deny"
-    if intent == FALLBACK_INTENT and facts:
-        return INFORM_INTENT
+    if intent in FACTS_WIN_OVER and facts:
+        return INFORM_INTENT  # "outta nowhere" is no goodbye when it answers "suddenly or slowly?"
     return intent or FALLBACK_INTENT
 
 

@@ -167,6 +167,9 @@ def test_return_question_only_for_relief_then_return_courses() -> None:
     assert "pain_return_weeks" in required_intake_slots({"pain_course": "relief_then_sudden_return"})
     assert "pain_return_weeks" not in required_intake_slots({"pain_course": "improving"})
     assert "pain_return_weeks" not in required_intake_slots({})
+    # "fine at first, then it came back a year after": the return time is kept before the speed is asked
+    assert "pain_return_weeks" in required_intake_slots({"pain_course": "returned"})
+    assert "pain_return_weeks" in required_intake_slots({"pain_course": None, "pain_returned": True})
 
 
 def test_facts_turn_unknowns_into_none() -> None:

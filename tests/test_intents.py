@@ -56,3 +56,8 @@ def test_a_fallback_with_facts_is_inform() -> None:
 
 def test_other_intents_pass_through() -> None:
     assert guard_intent("how much is it", "ask_billing", ["ask_billing"], []) == "ask_billing"
+
+
+def test_a_goodbye_that_carries_a_fact_is_an_answer() -> None:
+    assert guard_intent("outta nowhere", "goodbye", ["goodbye"], ["return_speed"]) == "inform"
+    assert guard_intent("bye for now", "goodbye", ["goodbye"], []) == "goodbye"

@@ -34,6 +34,15 @@ def yes_or_no(text: str, intent: str | None = None) -> bool | None:
     return None
 
 
+_FIRST_CLAUSE = re.compile(r"^\s*([^,.;:!?()\-–—]+)[,.;:!?()\-–—]\s*\S")
+
+
+def leading_yes_or_no(text: str) -> bool | None:
+    """A yes or no that opens a longer answer ("no, he'll call his surgeon"), else ``None``."""
+    first = _FIRST_CLAUSE.match(text or "")
+    return yes_or_no(first.group(1)) if first else None
+
+
 def safety_yes(text: str, intent: str | None = None) -> bool:
     """Whether an answer to a safety question ("is this happening now?") is to be taken as a yes."""
     answer = yes_or_no(text, intent)

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz import fuzz
+
 REPAIR_STEP = "repair_step"  # slot: None, "hint" or "choices" for the slot in REPAIR_SLOT
 REPAIR_SLOT = "repair_slot"  # slot: which question the repair step belongs to
 HINT = "hint"
@@ -114,22 +116,49 @@ def is_attempt(intent: str | None, confidence: float, interruptions: frozenset[s
     return not (intent in SIDE_INTENTS and confidence >= SIDE_INTENT_CONFIDENCE)
 
 
-def decide(requested: str | None, state: RepairState, progressed: bool, attempted: bool) -> RepairDecision:
+def decide(
+    requested: str | None, state: RepairState, progressed: bool, attempted: bool, asked: int = 1
+) -> RepairDecision:
     """The next repair step for ``requested`` after one message.
 
     ``progressed``: the message set some fact (the asked one or another). ``attempted``: it was
-    meant as an answer (see :func:`is_attempt`); side questions leave the repair where it was.
+    meant as an answer (see :func:`is_attempt`); a side question leaves the repair where it was,
+    but never past the count: ``asked`` is how many times the question has been asked in a row
+    (:func:`times_asked_in_a_row`), so the third time is the choices and the fourth never comes.
     """
     current = state.for_question(requested)
     if requested is None or progressed:
         return RepairDecision(None)
-    if not attempted:
-        return RepairDecision(current)
-    if current is None:
-        return RepairDecision(HINT)
-    if current == HINT:
-        return RepairDecision(CHOICES)
-    return RepairDecision(None, gave_up=requested)
+    step = STEPS.index(current) + (1 if attempted else 0)
+    step = max(step, min(asked, len(STEPS)) if asked >= 2 else 0)
+    if step >= len(STEPS):
+        return RepairDecision(None, gave_up=requested)
+    return RepairDecision(STEPS[step])
+
+
+ASK_PAYLOAD = "ask"  # the custom payload {"type": "ask", "slot": …} every form question carries
+_RUN_BREAKERS = frozenset({"session_started", "restart", "action_reverted", "rewind"})
+
+
+def times_asked_in_a_row(events: Sequence[Mapping[str, Any]], slot: str | None) -> int:
+    """How many times ``slot`` has been asked since another question, or since it got a value."""
+    if not slot:
+        return 0
+    count = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind in _RUN_BREAKERS:
+            break
+        if kind == "slot" and event.get("name") == slot and event.get("value") is not None:
+            break
+        if kind != "bot":
+            continue
+        custom = (event.get("data") or {}).get("custom")
+        if isinstance(custom, Mapping) and custom.get("type") == ASK_PAYLOAD:
+            if custom.get("slot") != slot:
+                break
+            count += 1
+    return count
 
 
 def give_up_value(slot: str) -> Any:
@@ -207,6 +236,66 @@ def chosen_text(text: str, buttons: Sequence[Mapping[str, Any]]) -> str | None:
             return None
         picked.append(words[index])
     return ", ".join(picked)
+
+
+#: Questions whose choices may also be picked in words ("the sudden one", "fusion I think"):
+#: one answer each. (Symptoms are read by the symptom lexicon; yes/no by ``bot.dialogue.answers``.)
+WORD_CHOICE_SLOTS = frozenset({"surgery_type", "pain_course"})
+_NEGATORS = frozenset({"no", "not", "never", "nope", "nothing", "none", "neither", "nor"})
+_FILLER = frozenset(
+    "a an the one it i i'm im my me was is its it's it'd that this think guess maybe probably "
+    "option choice answer please to of and or so well um uh like just really pretty kinda sort "
+    "would say said be been then as at all by than in on for with from up down before after since "
+    "surgery op operation pain".split()
+)
+
+
+def _choice_words(text: str) -> list[str]:
+    words = re.findall(r"[a-z']+", (text or "").lower().replace("\u2019", "'"))
+    return ["no" if w in _NEGATORS or w.endswith("n't") else w for w in words if w not in _FILLER]
+
+
+def _same_word(said: str, offered: str) -> bool:
+    if said == offered:
+        return True
+    if min(len(said), len(offered)) >= 4 and (offered.startswith(said) or said.startswith(offered)):
+        return True  # "sudden" / "suddenly", "gradual" / "gradually"
+    return min(len(said), len(offered)) >= 5 and fuzz.ratio(said, offered) >= 85  # "fussion"
+
+
+def chosen_by_words(text: str, buttons: Sequence[Mapping[str, Any]]) -> str | None:
+    """The one offered choice the patient's words pick ("the sudden one"), or ``None``.
+
+    A choice is picked when it shares more of the patient's words than any other choice, and at
+    least half of them (words every question shares, like "pain" or "surgery", don't count). A
+    "not" / "no" in the words only picks a choice that says "no" or "not" too, so a negation
+    never lands on the choice it denies ("not getting better" is not "Slowly getting better").
+    """
+    said = _choice_words(text)
+    if not said or len(said) > 8:
+        return None
+    titles = [str(b.get("payload") or b.get("title") or "") for b in buttons]
+    negated = "no" in said
+    scores = []
+    for title in titles:
+        offered = _choice_words(title)
+        if negated and "no" not in offered:
+            scores.append(0)
+            continue
+        scores.append(sum(1 for w in said if any(_same_word(w, o) for o in offered)))
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) > 1 or 2 * best < len(said):
+        return None
+    return titles[scores.index(best)]
+
+
+def choice_answer(text: str, buttons: Sequence[Mapping[str, Any]], requested: str | None, answers: bool) -> str | None:
+    """The words of the offered choice a reply picks, by number or (for one-answer questions
+    whose reply says nothing the lexicons can use: ``answers`` is false) in words."""
+    chosen = chosen_text(text, buttons)
+    if chosen is None and requested in WORD_CHOICE_SLOTS and not answers:
+        chosen = chosen_by_words(text, buttons)
+    return chosen
 
 
 def offered_buttons(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from bot.language.corrections import apply_corrections
 from bot.language.normalise import normalise
 from bot.language.pain_course import find_pain_courses, find_return_hints
 from bot.language.procedures import find_procedures
@@ -60,6 +61,12 @@ _RELIEF_ENDED = re.compile(r"\b(?:till|until|til|up to)\s+(?:about\s+|around\s+|
 # "my leg went numb again in March": something that came back, dated.
 _AGAIN = re.compile(r"\bagain\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.;!?]")
+# "not worse than last month", "compared to last week": a point of comparison, no event.
+_COMPARED_WITH = re.compile(
+    r"\b(?:(?:worse|better|easier|harder|stronger|weaker|different|same)\s+(?:than|as)|compared\s+(?:to|with)"
+    r"|vs\.?|versus)\s+(?:(?:it\s+was|it\s+felt|how\s+it\s+was)\s+)?$",
+    re.IGNORECASE,
+)
 # A procedure named just before a time dates the surgery ("disc shaved last Thanksgiving").
 _SAME_CLAUSE = re.compile(r"^[^.;!?]{0,25}$")
 
@@ -72,7 +79,11 @@ def with_context(
     ``others``: every time mention of the message (a neighbouring clause holding a time of its
     own is not read for this one); by default only ``mention`` itself.
     """
-    if mention.subject is not None or mention.anchor == "after_surgery" or mention.problem:
+    if mention.anchor == "after_surgery" or mention.problem:
+        return mention
+    if _COMPARED_WITH.search(text[max(0, mention.start - 30) : mention.start]):
+        return replace(mention, subject="other")
+    if mention.subject is not None:
         return mention
     if mention.anchor == "ago":
         if _RELIEF_ENDED.search(text[max(0, mention.start - 20) : mention.start]):
@@ -153,9 +164,10 @@ def _symptom_entities(mentions: list[Mention]) -> list[Entity]:
     return entities
 
 
-def _time_entities(mentions: list[TimeMention], text: str, procedures: list[Mention]) -> list[Entity]:
+def _time_entities(mentions: list[TimeMention], text: str, procedures: list[Mention], today: date) -> list[Entity]:
     entities: list[Entity] = []
-    for mention in (with_context(m, text, procedures, mentions) for m in mentions):
+    in_context = [with_context(m, text, procedures, mentions) for m in mentions]
+    for mention in apply_corrections(in_context, text, lambda part: find_time_mentions(part, today)):
         if mention.problem:
             entities.append(_entity("time_problem", mention.problem, mention.start, mention.end))
         else:
@@ -194,7 +206,7 @@ def extract_entities(text: str, today: date) -> list[Entity]:
     red_flags = _red_flag_entities(find_red_flags(clean))
     entities = (
         _procedure_entities(procedures)
-        + _time_entities(find_time_mentions(clean, today), clean, procedures)
+        + _time_entities(find_time_mentions(clean, today), clean, procedures, today)
         + _course_entities(find_pain_courses(clean))
         + _return_hint_entities(find_return_hints(clean))
         + _symptom_entities(find_symptoms(clean))

@@ -95,6 +95,7 @@ _SCOPE_CUE_KINDS = (
     "resolution_weak",
     "before_surgery",
     "past_anchor",
+    "distant_past",
 )
 # How far a resolution ("nothing now") reaches back, and an anchor ("before the surgery") forward.
 _HISTORY_WINDOW = 25
@@ -123,6 +124,7 @@ class _CueSet:
             ("before_surgery", "before_surgery"),
             ("past_verb", "past_verbs"),
             ("past_anchor", "past_anchors"),
+            ("distant_past", "distant_past"),
             ("resolution", "resolution"),
             ("resolution_weak", "resolution_weak"),
             ("continuation", "continuation"),
@@ -452,6 +454,19 @@ class _Scoper:
                     continue
                 if (b <= s < stop and s - b <= _HISTORY_WINDOW) or (first <= s and e <= a):
                     mark(idx, (a, b))
+
+        # "I had a blood clot in my leg years ago", "as a kid I had bladder trouble": a distant
+        # past in the sentence, with a past verb in the sign's own clause, is over (the sentence
+        # saying it goes on, "again" or "still", keeps it current: see ``mark``).
+        for d0, d1 in cues.spans("distant_past", parsed):
+            if self.lower(d0 - 1) in cues.not_historical_after:
+                continue  # "since years ago", "for ages"
+            for idx, (s, e) in enumerate(self.spans):
+                if sentence[s] != sentence[d0] or abs(s - d0) > _HISTORY_WINDOW:
+                    continue
+                first, last = self.clause_bounds(s, e)
+                if any(first <= ps and pe <= last for ps, pe in cues.spans("past_verb", parsed)):
+                    mark(idx, (d0, d1))
 
         # "years ago I had bladder trouble, nothing now", "I had a fever ... but none since"
         for r0, r1, is_weak in [(s, e, False) for s, e in strong] + [(s, e, True) for s, e in weak]:

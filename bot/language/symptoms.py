@@ -275,15 +275,34 @@ _BACK_PARTS = r"(?:my|the|lower|low|upper|mid|middle)\s+back|spine|lumbar|tailbo
 _BODY_PART = re.compile(rf"\b(?:(?P<leg>{_LEG_PARTS})|(?P<back>{_BACK_PARTS}))\b", re.IGNORECASE)
 
 
+# A bare "back" is the place ("back n legs", "mostly back") unless a word before it makes it
+# a return or a time: "it came (right) back", "it's back", "a while back", "years back".
+_BARE_BACK = re.compile(r"\bback\b", re.IGNORECASE)
+_NOT_A_PLACE_BEFORE = frozenset(
+    "come came comes coming return returned went go goes going get gets got getting bounce bounced "
+    "bouncing flare flared flaring crept creep creeping bring brought set hold held look looked "
+    "think thought way while ago year years month months week weeks day days time times it's its "
+    "is was are were be been 's pain ache aching hurt hurting it right straight all just now again "
+    "back call text write reply".split()
+)
+
+
+def _bare_back_is_a_place(text: str, start: int) -> bool:
+    before = re.findall(r"[a-z']+", text[:start].lower().replace("\u2019", "'"))
+    return not before or before[-1] not in _NOT_A_PLACE_BEFORE
+
+
 def body_part_pains(text: str) -> list[str]:
     """``leg_pain`` / ``back_pain`` for the body parts a message names ("just my lower back").
 
     Only for an answer to "which symptoms?", where naming a place means pain there; elsewhere a
     body part alone ("surgery on my lower back") is no symptom.
     """
+    text = text or ""
+    places = [(m.start(), "leg_pain" if m.group("leg") else "back_pain") for m in _BODY_PART.finditer(text)]
+    places += [(m.start(), "back_pain") for m in _BARE_BACK.finditer(text) if _bare_back_is_a_place(text, m.start())]
     found: list[str] = []
-    for m in _BODY_PART.finditer(text or ""):
-        code = "leg_pain" if m.group("leg") else "back_pain"
+    for _start, code in sorted(places):
         if code not in found:
             found.append(code)
     return found

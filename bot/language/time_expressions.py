@@ -26,6 +26,7 @@ none, in the clause after it, then the one before it, within the sentence).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -180,7 +181,9 @@ def _part(tag: str) -> str:
         rf"(?P<{tag}>"
         rf"(?:(?P<{tag}_lo>{_NUMBER})"
         rf"(?:(?:\s*[-–—]\s*|\s+(?:to|or|and)\s+)(?P<{tag}_hi>{_NUMBER}))?"
-        rf"(?:(?<=\d)\s*-?\s*|\s*-\s*|\s+)(?:{_UNIT_ADJECTIVE})?)?"
+        rf"(?:(?<=\d)\s*-?\s*|\s*-\s*|\s+)(?:{_UNIT_ADJECTIVE})?"
+        # without a number only "week and a half": a bare "d" ("micro d 3 months") is no part
+        rf"|(?=(?:{_UNIT})\b{_AND_A_HALF}))"
         rf"(?P<{tag}_unit>{_UNIT})\b"
         rf"(?P<{tag}_half>{_AND_A_HALF})?"
         rf"(?:\s+or\s+(?P<{tag}_alt>two|three|four|2|3|4)\b(?!\s*-?\s*{_UNIT}\b))?"
@@ -1266,7 +1269,9 @@ def _normalised(text: str) -> str:
 def find_time_mentions(text: str, today: dt.date) -> list[TimeMention]:
     """Every time expression in ``text``, in text order, converted to weeks (see module doc)."""
     ctx = _Context(_normalised(text), today)
-    chosen = [c for c in _choose(list(_candidates(ctx))) if c.keep]
+    # A number too long for a float ("999…9 years ago", hundreds of digits) is no time: it would
+    # be infinite weeks, which no fact and no JSON can hold. Its span still blocks shorter reads.
+    chosen = [c for c in _choose(list(_candidates(ctx))) if c.keep and math.isfinite(c.weeks)]
     return [
         TimeMention(
             text=text[c.start : c.end],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
@@ -132,6 +135,26 @@ def _give_sqlite_real_transactions(engine: Engine, *, wal: bool) -> None:
 
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
+
+
+_T = TypeVar("_T")
+_LOCKED_RETRIES = 8
+
+
+def when_unlocked(call: Callable[..., _T], *args: Any) -> _T:
+    """``call(*args)``, tried again while SQLite says "database is locked".
+
+    That is another patient's write holding SQLite's single write lock (a lock upgrade can't
+    wait on the busy timeout), not an outage: patients must not be told the records are down.
+    """
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            return call(*args)
+        except OperationalError as error:
+            if "database is locked" not in str(error.orig) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
+    raise AssertionError("unreachable")
 
 
 def session_factory(engine: Engine) -> sessionmaker:

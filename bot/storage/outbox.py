@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from bot.settings import DEFAULT_SQLITE_PATH, PROJECT_ROOT, _read_dotenv, load_settings
 from bot.storage import repository
 from bot.storage.conversations import EVENTS
-from bot.storage.db import PATIENT_STATEMENT_TIMEOUT_MS, database_unavailable, normalize_url, sqlite_file
+from bot.storage.db import PATIENT_STATEMENT_TIMEOUT_MS, database_unavailable, normalize_url, sqlite_file, when_unlocked
 from bot.storage.models import REQUEST_KINDS, RedFlagEvent, utcnow
 from bot.storage.store import ClinicStore, get_store
 
@@ -460,7 +460,7 @@ class Outbox:
         if self.has_pending([record.key]):
             return self._keep(record)
         entry = Entry(0, record.kind, record.key, record.payload, _now_iso(), 0, None, False)
-        future = _pool().submit(lambda: _deliver(entry, self._clinic_store()))
+        future = _pool().submit(lambda: when_unlocked(_deliver, entry, self._clinic_store()))
         try:
             future.result(timeout=wait)
         except FutureTimeout:

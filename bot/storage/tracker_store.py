@@ -34,12 +34,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
@@ -47,11 +46,17 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
 from bot.settings import load_settings
-from bot.storage.db import PATIENT_STATEMENT_TIMEOUT_MS, database_unavailable, make_engine, normalize_url
+from bot.storage.db import (
+    PATIENT_STATEMENT_TIMEOUT_MS,
+    database_unavailable,
+    make_engine,
+    normalize_url,
+    when_unlocked,
+)
 from bot.storage.outbox import Outbox, outbox_for, tracker_key, tracker_record
 
 logger = logging.getLogger(__name__)
@@ -141,26 +146,6 @@ def latest_session_length(events: Sequence[Event]) -> int:
     return sum(1 for event in events if event.timestamp >= start)
 
 
-_T = TypeVar("_T")
-_LOCKED_RETRIES = 8
-
-
-def _when_unlocked(call: Callable[..., _T], *args: Any) -> _T:
-    """``call(*args)``, tried again while SQLite says "database is locked".
-
-    That is another patient's write holding SQLite's single write lock (a lock upgrade can't
-    wait on the busy timeout), not an outage: patients must not be told the records are down.
-    """
-    for attempt in range(_LOCKED_RETRIES):
-        try:
-            return call(*args)
-        except OperationalError as error:
-            if "database is locked" not in str(error.orig) or attempt == _LOCKED_RETRIES - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1) + random.random() * 0.05)
-    raise AssertionError("unreachable")
-
-
 class ClinicTrackerStore(SQLTrackerStore):
     """Rasa's ``SQLTrackerStore`` on the database named by ``DATABASE_URL`` (see the module docstring)."""
 
@@ -232,7 +217,7 @@ class ClinicTrackerStore(SQLTrackerStore):
         if not self._resting():
             try:
                 tracker: DialogueStateTracker | None = await asyncio.to_thread(
-                    _when_unlocked, self._read_latest, sender_id
+                    when_unlocked, self._read_latest, sender_id
                 )
                 return tracker
             except Exception as error:  # noqa: BLE001 - never a silent fresh start
@@ -244,9 +229,7 @@ class ClinicTrackerStore(SQLTrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Every session of the conversation (errors are raised: Rasa's fail-safe store reports them)."""
-        tracker: DialogueStateTracker | None = await asyncio.to_thread(
-            _when_unlocked, self._read, conversation_id, True
-        )
+        tracker: DialogueStateTracker | None = await asyncio.to_thread(when_unlocked, self._read, conversation_id, True)
         return tracker
 
     async def keys(self) -> Iterable[str]:
@@ -310,11 +293,11 @@ class ClinicTrackerStore(SQLTrackerStore):
         """Write the new events; when the database can't take them, keep them in the outbox."""
         await self.stream_events(tracker)
         if isinstance(tracker, RecordsUnavailableTracker):
-            await asyncio.to_thread(_when_unlocked, self._keep_unanswered, tracker)
+            await asyncio.to_thread(when_unlocked, self._keep_unanswered, tracker)
             return
         if not self._resting():
             try:
-                await asyncio.to_thread(_when_unlocked, self._write, tracker)
+                await asyncio.to_thread(when_unlocked, self._write, tracker)
                 return
             except _EventsWaiting:
                 pass  # kept below, behind the conversation's earlier events
@@ -345,6 +328,19 @@ class ClinicTrackerStore(SQLTrackerStore):
                 )
             session.commit()
         setattr(tracker, _SAVED, len(tracker.events))
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The events the database does not hold yet.
+
+        A tracker this store read or wrote knows how many of its events are stored (``_SAVED``,
+        counted the way Rasa's query counts them): no ``COUNT`` query on every turn. Any other
+        tracker is counted by Rasa's query.
+        """
+        saved = getattr(tracker, _SAVED, None)
+        if saved is None:
+            counted: Iterator[Event] = super()._additional_events(session, tracker)
+            return counted
+        return iter(list(tracker.events)[saved:])
 
     def _keep_turn(self, tracker: DialogueStateTracker) -> None:
         """The events of a turn that began with the database up: into the outbox, to be written as they are."""

@@ -107,3 +107,42 @@ def test_the_explanation_starts_with_what_was_understood_and_one_message_correct
     if patient.channel != "sms":
         (payload,) = corrected.payloads("assessment")
         assert payload["findings"] == ["failed_decompression"]
+
+
+def test_with_nothing_asked_the_bot_starts_its_questions(patient: Patient) -> None:
+    # "what can you do?", "ok", "idk what u need": the conversation moves on to the first question
+    capabilities = patient.say("what can you do?")
+    assert "What kind of back surgery did you have?" in capabilities.text
+    assert "When was your surgery?" in patient.say("dunno").text
+
+
+def test_side_questions_never_keep_the_offer_going(patient: Patient) -> None:
+    # "can't judge a surgeon" answers each time; the offer is asked at most three times in a row
+    patient.say("fusion 6 weeks ago, getting better, back pain")
+    offers = 0
+    said = ""
+    for _ in range(5):
+        reply = patient.say("is my surgeon any good?")
+        said = reply.text
+        offers += "consultation" in said and ("Would you like" in said or "Shall I" in said)
+        if "won't send a request" in said:
+            break
+    assert "won't send a request" in said
+    assert offers <= 2  # with the first offer, three asks in a row at most
+
+
+def test_a_no_that_opens_a_longer_answer_declines_the_offer(patient: Patient) -> None:
+    patient.say("fusion 6 weeks ago, getting better, back pain")
+    declined = patient.say("no, he'll call his surgeon")
+    assert "If you change your mind" in declined.text
+
+
+def test_a_time_corrected_in_the_same_message_and_a_bare_back(patient: Patient) -> None:
+    patient.say("had a fusion 2 yrs ago wait no 3")
+    patient.say("worse than before the surgery")
+    told = patient.say("back")
+    assert "about 3 years ago" in told.text
+    if patient.channel != "sms":
+        (payload,) = told.payloads("assessment")
+        assert payload["facts"]["weeks_since_surgery"] == 156.0
+        assert payload["facts"]["symptoms"] == ["back_pain"]

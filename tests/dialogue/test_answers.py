@@ -33,3 +33,13 @@ def test_the_classifier_decides_longer_answers() -> None:
 )
 def test_a_safety_question_takes_doubt_as_yes(text: str, yes: bool) -> None:
     assert safety_yes(text) is yes
+
+
+def test_a_yes_or_no_that_opens_a_longer_answer() -> None:
+    from bot.dialogue.answers import leading_yes_or_no
+
+    assert leading_yes_or_no("no, he'll call his surgeon") is False
+    assert leading_yes_or_no("yes please - mornings are best") is True
+    assert leading_yes_or_no("not sure, what does it cost?") is None
+    assert leading_yes_or_no("no") is None  # a whole answer: yes_or_no reads it
+    assert leading_yes_or_no("nothing helps, it's worse") is None

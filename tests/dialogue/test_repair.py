@@ -10,12 +10,14 @@ from bot.dialogue.repair import (
     HINT,
     NOT_SURE_WORDS,
     RepairState,
+    choice_answer,
     chosen_intent,
     chosen_numbers,
     chosen_text,
     decide,
     is_attempt,
     offered_buttons,
+    times_asked_in_a_row,
 )
 
 BUTTONS = [{"title": "A discectomy", "payload": "A discectomy"}, {"title": "A fusion", "payload": "A fusion"}]
@@ -41,6 +43,41 @@ def test_any_progress_ends_the_repair() -> None:
 def test_a_side_question_leaves_the_step_where_it_was() -> None:
     decision = decide("phone", RepairState("phone", HINT), progressed=False, attempted=False)
     assert decision.step == HINT and decision.gave_up is None
+
+
+def test_side_questions_never_keep_a_question_going_past_three_asks() -> None:
+    # "no, he'll call his surgeon" at the consent question, read as a side question every time
+    second = decide("consent_to_schedule", RepairState(), progressed=False, attempted=False, asked=2)
+    assert second.step == CHOICES and second.gave_up is None
+    third = decide("consent_to_schedule", RepairState("consent_to_schedule", CHOICES), False, False, asked=3)
+    assert third.gave_up == "consent_to_schedule"
+    assert decide("phone", RepairState(), progressed=False, attempted=False, asked=1).step is None
+
+
+def test_progress_ends_the_repair_however_often_the_question_was_asked() -> None:
+    assert decide("symptoms", RepairState("symptoms", CHOICES), True, True, asked=5).gave_up is None
+
+
+def _ask(slot: str) -> dict:
+    return {"event": "bot", "text": "?", "data": {"custom": {"type": "ask", "slot": slot}}}
+
+
+def _user(text: str = "hm") -> dict:
+    return {"event": "user", "text": text}
+
+
+def test_times_asked_in_a_row_counts_back_to_another_question_or_an_answer() -> None:
+    events = [_ask("surgery_type"), _user(), _ask("symptoms"), _user(), {"event": "bot", "text": "side"}]
+    events += [_ask("symptoms"), _user(), _ask("symptoms")]
+    assert times_asked_in_a_row(events, "symptoms") == 3
+    assert times_asked_in_a_row(events, "surgery_type") == 0
+    rejected = [*events, {"event": "slot", "name": "symptoms", "value": None}, _ask("symptoms")]
+    assert times_asked_in_a_row(rejected, "symptoms") == 4
+    answered = [*events, {"event": "slot", "name": "symptoms", "value": ["leg_pain"]}, _ask("symptoms")]
+    assert times_asked_in_a_row(answered, "symptoms") == 1
+    restarted = [*events, {"event": "session_started"}, _ask("symptoms")]
+    assert times_asked_in_a_row(restarted, "symptoms") == 1
+    assert times_asked_in_a_row(events, None) == 0
 
 
 def test_another_questions_step_does_not_count() -> None:
@@ -128,3 +165,40 @@ def test_the_buttons_offered_are_those_of_the_last_bot_turn() -> None:
     assert offered_buttons(events) == BUTTONS
     older = [*events[:2], {"event": "user", "text": "?"}, {"event": "bot", "text": "plain"}, events[-1]]
     assert offered_buttons(older) == []
+
+
+PAIN_COURSE_CHOICES = [
+    {"title": t, "payload": t}
+    for t in (
+        "Slowly getting better",
+        "No better at all",
+        "Worse than before the surgery",
+        "It went away, then came back suddenly",
+        "It went away, then came back little by little",
+        NOT_SURE_WORDS,
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        ("suddenly", "It went away, then came back suddenly"),
+        ("the sudden one", "It went away, then came back suddenly"),
+        ("not better", "No better at all"),
+        ("not slowly getting better", "No better at all"),  # a "not" never lands on what it denies
+        ("worse", "Worse than before the surgery"),
+        ("not sure", NOT_SURE_WORDS),
+        ("it came back", None),  # two choices say so: no pick
+        ("same as before", None),  # "before" is in every story: it picks nothing
+        ("banana", None),
+    ],
+)
+def test_a_choice_picked_in_words(text: str, picked: str | None) -> None:
+    assert choice_answer(text, PAIN_COURSE_CHOICES, "pain_course", answers=False) == picked
+
+
+def test_words_pick_only_for_one_answer_questions_the_lexicons_did_not_answer() -> None:
+    assert choice_answer("worse", PAIN_COURSE_CHOICES, "pain_course", answers=True) is None
+    assert choice_answer("worse", PAIN_COURSE_CHOICES, "symptoms", answers=False) is None
+    assert choice_answer("3", PAIN_COURSE_CHOICES, "symptoms", answers=True) == "Worse than before the surgery"

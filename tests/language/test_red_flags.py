@@ -56,3 +56,22 @@ def test_doubt_does_not_clear_a_flag() -> None:
 def test_list_after_comma_needs_evidence() -> None:
     affirmed = {m.code for m in find_red_flags("no fever, calf swollen") if not m.negated}
     assert affirmed == {"blood_clot"}
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        # a distant past in the sign's own sentence, with a past verb, is over
+        ("I had a blood clot in my leg years ago, before any of this.", set()),
+        ("as a kid I had bladder trouble", set()),
+        # ... unless the sign is current in its own clause, or the past comes back
+        ("I had a clot years ago and now my calf is swollen and red", {"blood_clot"}),
+        ("my calf is swollen, I had a clot years ago", {"blood_clot"}),
+        ("years ago I had a blood clot, and it's happening again, my calf is swollen", {"blood_clot"}),
+        # an inability to pass urine is the sign itself, not its denial
+        ("haven't been able to pass urine since last night", {"cauda_equina"}),
+        ("I can't pass water", {"cauda_equina"}),
+    ],
+)
+def test_distant_past_and_inability(text: str, codes: set[str]) -> None:
+    assert {m.code for m in find_red_flags(text) if not m.negated} == codes
