@@ -14,10 +14,11 @@ WIDGET_JS := bot/web/static/vendor/socket.io.min.js
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install model run test lint validate train widget staff-user purge bench-nlu bench-dialogue clean
+.PHONY: help install model run run-rasa test lint validate train widget staff-user purge bench-nlu bench-dialogue bench-load clean
 
 help:
 	@echo "make run     - install, train if needed, start Rasa (5005), actions (5055) and the web app (8000)"
+	@echo "make run-rasa RASA_PORT=5006 - one more Rasa server for the same actions (needs REDIS_URL; deploy/README.md)"
 	@echo "make test    - install, train if needed, run every test"
 	@echo "make lint    - ruff and mypy"
 	@echo "make train   - train the model for the current data (if not trained yet)"
@@ -52,6 +53,10 @@ widget: $(WIDGET_JS)
 run: $(MODEL) $(WIDGET_JS)
 	$(PY) -m bot.run --model $(MODEL)
 
+# One more Rasa server (RASA_PORT) beside `make run`, sharing its action server, database and Redis.
+run-rasa: $(MODEL)
+	$(PY) -m bot.run --model $(MODEL) --only rasa
+
 $(CHROMIUM):
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
@@ -78,7 +83,16 @@ postgres-server:
 		echo "The database-outage tests need PostgreSQL's server binaries (apt-get install postgresql)."; \
 	fi
 
-test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM) $(WORDLISTS) postgres-server
+# The scale-out tests (tests/deploy) put Debian's nginx in front of two Rasa servers.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+		echo "The scale-out tests need Debian's nginx at $(NGINX) (apt-get install nginx); without it they are skipped."; \
+	fi
+
+test: $(MODEL) $(WIDGET_JS) | $(CHROMIUM) $(WORDLISTS) postgres-server $(NGINX)
 	CLINIC_MODEL=$(MODEL) $(PY) -m pytest
 
 lint: $(INSTALLED)
@@ -105,6 +119,11 @@ bench-nlu: $(MODEL) $(PEERS)/.installed
 # Simulated patients (bench/dialogue/*.yml) over the REST channel of a real Rasa + action server.
 bench-dialogue: $(MODEL)
 	CLINIC_MODEL=$(MODEL) $(PY) bench/dialogue.py
+
+# N patients (default 20) for DURATION s (default 45) against ours, then the stock `rasa init`
+# assistant (trained once into bench/.cache); figures in bench/reports/load.md.
+bench-load: $(MODEL)
+	CLINIC_MODEL=$(MODEL) $(PY) bench/load.py --patients $(or $(N),20) --duration $(or $(DURATION),45)
 
 validate: $(INSTALLED)
 	$(RASA) data validate

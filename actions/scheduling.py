@@ -125,7 +125,11 @@ class ValidateBookingForm(ContactDetailsValidator):
         domain: DomainDict,
     ) -> list[str]:
         """A "no" to the offer ends the form after the consent question."""
-        wanted = booking.required_booking_slots({**tracker.slots, **self._updates(tracker)})
+        # A fact just given up on stays given up on: the unreadable answer ("blah" for the phone)
+        # must not replace "unknown", or the form went on to ask for a preferred time that is
+        # never used, and the patient's next message got no reply at all.
+        given_up = {slot: value for slot, value in tracker.slots.items() if value == repair.UNKNOWN}
+        wanted = booking.required_booking_slots({**tracker.slots, **self._updates(tracker), **given_up})
         return [slot for slot in domain_slots if slot in wanted]
 
     async def extract_consent_to_schedule(

@@ -59,6 +59,9 @@ class Settings:
     notify_webhook_url: str = field(default="", repr=False)  # a chat webhook's URL is its secret
     notify_poll_seconds: float = 30.0
     notify_max_age_hours: float = 72.0
+    redis_url: str = field(default="", repr=False)  # may hold a password
+    redis_prefix: str = "clinic"
+    lock_lifetime_seconds: int = 120
 
     def chat_origins(self) -> list[str]:
         """Origins allowed to open the chat socket: ``CHAT_ALLOWED_ORIGINS``, else the local web app."""
@@ -121,7 +124,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
         notify_poll_seconds=float(env.get("NOTIFY_POLL_SECONDS") or Settings.notify_poll_seconds),
         notify_max_age_hours=float(env.get("NOTIFY_MAX_AGE_HOURS") or Settings.notify_max_age_hours),
+        redis_url=env.get("REDIS_URL", "").strip(),
+        redis_prefix=_redis_prefix(env.get("REDIS_PREFIX")),
+        lock_lifetime_seconds=int(env.get("TICKET_LOCK_LIFETIME") or Settings.lock_lifetime_seconds),
     )
+
+
+def _redis_prefix(value: str | None) -> str:
+    """``REDIS_PREFIX``: letters and digits only (Rasa's lock store drops any other prefix)."""
+    prefix = (value or "").strip() or Settings.redis_prefix
+    if not prefix.isalnum() or not prefix.isascii():
+        raise ValueError("REDIS_PREFIX must be letters and digits only.")
+    return prefix
 
 
 def _flag(value: str | None, default: bool) -> bool:

@@ -10,8 +10,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+# Property-based tests (hypothesis) are reproducible: a fixed seed (derandomize), no example
+# database written to disk, and a deadline generous enough for a busy 2-core CI machine.
+# HYPOTHESIS_PROFILE=explore searches with fresh random examples instead (not in CI).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=2000,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", max_examples=2000, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # The server to create test databases on; its database is only used to create and drop them.
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

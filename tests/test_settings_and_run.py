@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+import bot.run
 from bot.run import server_commands, server_environment
 from bot.settings import Settings, load_settings
 
@@ -77,3 +80,49 @@ def test_all_three_processes_share_one_secret_key() -> None:
     first = server_environment(Settings(), {})["SECRET_KEY"]
     second = server_environment(Settings(), {})["SECRET_KEY"]
     assert len(first) >= 32 and first != second
+
+
+def test_every_process_gets_the_redis_settings_and_rasas_lock_lifetime() -> None:
+    redis = {"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "north", "TICKET_LOCK_LIFETIME": "90"}
+    env = server_environment(load_settings(redis), {})
+    assert {name: env[name] for name in redis} == redis
+    plain = server_environment(Settings(), {})
+    assert (plain["REDIS_URL"], plain["TICKET_LOCK_LIFETIME"]) == ("", "120")
+
+
+def test_one_more_rasa_server_needs_redis_postgresql_and_a_shared_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started: list[list[str]] = []
+
+    class Exited:
+        returncode = 0
+
+        def __init__(self, command: list[str], **_: object) -> None:
+            started.append(command)
+
+        def poll(self) -> int:
+            return 0
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(bot.run.subprocess, "Popen", Exited)
+    monkeypatch.setattr(bot.run.signal, "signal", lambda *_: None)  # keep pytest's own Ctrl-C
+    monkeypatch.setattr(bot.run, "load_settings", lambda: Settings())
+    assert bot.run.main(["--model", "models/x.tar.gz", "--only", "rasa"]) == 2
+    assert started == []
+    refused = capsys.readouterr().err
+    assert "REDIS_URL" in refused and "SQLite" in refused and "SECRET_KEY" in refused
+
+    ready = Settings(
+        redis_url="redis://127.0.0.1:6379/0",
+        database_url="postgresql://postgres@127.0.0.1:5432/clinic",
+        secret_key="shared",
+        rasa_port=5006,
+    )
+    monkeypatch.setattr(bot.run, "load_settings", lambda: ready)
+    assert bot.run.main(["--model", "models/x.tar.gz", "--only", "rasa"]) == 0
+    (command,) = started
+    assert command == server_commands(ready, "models/x.tar.gz")["rasa"]
+    assert command[command.index("--port") + 1] == "5006"

@@ -89,7 +89,7 @@ def parse_rest_body(body: bytes) -> tuple[str, str]:
         raise BadRestRequest("The request body must be a JSON object.")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         raise BadRestRequest("The request body must be a JSON object.") from None
     if not isinstance(payload, dict):
         raise BadRestRequest("The request body must be a JSON object.")

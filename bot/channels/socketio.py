@@ -22,7 +22,11 @@ What differs from :class:`rasa.core.channels.socketio.SocketIOInput`:
   never its id, so the id is not in the page or the tab's storage.
 * One socket per conversation: a second socket presenting the same token takes the
   conversation over, and the first is told (``session_taken``) and disconnected, so nobody
-  listens in silently.
+  listens in silently. The conversation's sockets are the members of its socket.io room, so
+  this holds across several Rasa servers too: with ``REDIS_URL`` the server is built with
+  python-socketio's ``AsyncRedisManager`` (:class:`ConversationRedisManager`), which carries
+  the notice, the closing of the room and the replies to whichever server holds the socket.
+  While Redis can't be reached, the sockets on this server are still answered.
 * After each patient message the bot's turn ends with ``turn_complete`` (``{"ok": bool}``),
   so the widget knows when the assistant has finished answering.
 * Patient text goes through :func:`~bot.channels.text.clean_incoming_text`; the metadata
@@ -36,6 +40,7 @@ What differs from :class:`rasa.core.channels.socketio.SocketIOInput`:
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import secrets
@@ -52,11 +57,12 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer  # type: ignore[import-untyped]  # no stubs or py.typed
+from socketio import AsyncManager, AsyncRedisManager, AsyncServer  # type: ignore[import-untyped]  # no stubs
 
 from bot.channels.text import clean_incoming_text
 from bot.chat_tokens import confirmation_handle, new_conversation_id, verify_token
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
+from bot.shared_state import SOCKET_TIMEOUT_SECONDS, RedisBreaker, socketio_channel
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +97,70 @@ def _origins(configured: object) -> list[str]:
     if "*" in origins:
         raise ValueError("socket.io 'cors_allowed_origins' must list origins, not '*'.")
     return [origin.rstrip("/") for origin in origins]
+
+
+async def _disconnect_members(manager: Any, namespace: str, room: str, close: Awaitable[Any]) -> None:
+    """Close ``room`` (awaiting ``close``), then disconnect the sockets this server had in it."""
+    members = [sid for sid, _ in manager.get_participants(namespace, room)]
+    await close
+    for sid in members:
+        await manager.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+class ConversationManager(AsyncManager):
+    """python-socketio's in-process manager; closing a conversation's room disconnects its sockets."""
+
+    async def close_room(self, room: str, namespace: str) -> None:
+        """Empty ``room`` and disconnect whoever was in it."""
+        await _disconnect_members(self, namespace, room, super().close_room(room, namespace))
+
+
+class ConversationRedisManager(AsyncRedisManager):
+    """python-socketio's Redis manager; closing a room on any server disconnects its sockets on every server.
+
+    python-socketio hands a ``close_room`` to every server (this one included) through
+    ``_handle_close_room``, which only empties the room; here it also disconnects the sockets
+    that were in it. (pinned python-socketio: requirements.txt)
+
+    Without Redis the sockets on this server are still answered: python-socketio delivers an
+    emit here first and then publishes it for the other servers, and a failed publish is
+    logged and dropped, not raised. Here a publish also gives up after
+    :data:`~bot.shared_state.SOCKET_TIMEOUT_SECONDS` (a Redis that accepts the connection but
+    never answers would hold the turn's next reply forever), and after a failure publishing
+    is skipped for a few seconds (:class:`~bot.shared_state.RedisBreaker`).
+    """
+
+    def __init__(self, url: str, channel: str) -> None:
+        """python-socketio's manager on ``url`` and ``channel``; connecting gives up after a second."""
+        # No read timeout: the listening connection waits on pub/sub for as long as it takes.
+        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": SOCKET_TIMEOUT_SECONDS})
+        self.breaker = RedisBreaker("socket.io manager")
+
+    async def _publish(self, data: Any) -> Any:
+        """Publish to the other servers, unless Redis failed a moment ago; never raises."""
+        if not self.breaker.allows():
+            return None
+        try:
+            published = await asyncio.wait_for(super()._publish(data), SOCKET_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            self.connected = False  # the next publish connects afresh
+            published = None
+        if published is None:  # gave up (python-socketio logs why when it gives up itself)
+            self.breaker.failed("publish failed")
+        else:
+            self.breaker.succeeded()
+        return published
+
+    async def _handle_close_room(self, message: dict[str, Any]) -> None:
+        namespace, room = message.get("namespace") or "/", message.get("room")
+        await _disconnect_members(self, namespace, str(room), super()._handle_close_room(message))
+
+
+def client_manager(settings: Settings) -> AsyncManager:
+    """The socket.io manager: :class:`ConversationRedisManager` on ``REDIS_URL``, else in-process."""
+    if settings.redis_url:
+        return ConversationRedisManager(settings.redis_url, socketio_channel(settings))
+    return ConversationManager()
 
 
 class ClinicSocketIOOutput(SocketIOOutput):
@@ -159,7 +229,6 @@ class ClinicSocketIOInput(SocketIOInput):
         self.cors_allowed_origins = _origins(None if cors_allowed_origins is None else list(cors_allowed_origins))
         self.token_key = token_key or default_token_key()
         self._conversation_of_sid: dict[str, str] = {}
-        self._sid_of_conversation: dict[str, str] = {}
 
     def get_output_channel(self) -> OutputChannel | None:
         """An output channel on the live server, or None before the blueprint exists."""
@@ -168,12 +237,13 @@ class ClinicSocketIOInput(SocketIOInput):
         return ClinicSocketIOOutput(self.sio, self.bot_message_evt, self.namespace)
 
     def create_server(self) -> AsyncServer:
-        """The socket.io server, accepting browsers only from the allowed origins."""
+        """The socket.io server, accepting browsers only from the allowed origins (manager: :func:`client_manager`)."""
         # An empty list would switch python-socketio's origin check off entirely, so an
         # empty configuration falls back to its same-origin default (None).
         return AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=list(self.cors_allowed_origins) or None,
+            client_manager=client_manager(load_settings()),
         )
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
@@ -187,9 +257,11 @@ class ClinicSocketIOInput(SocketIOInput):
 
     async def on_disconnect(self, sid: str) -> None:
         """Forget which conversation the socket belonged to."""
-        conversation = self._conversation_of_sid.pop(sid, None)
-        if conversation is not None and self._sid_of_conversation.get(conversation) == sid:
-            del self._sid_of_conversation[conversation]
+        self._conversation_of_sid.pop(sid, None)
+
+    def _holds(self, sio: AsyncServer, sid: str, conversation: str) -> bool:
+        """Whether the socket is still in its conversation's room (nobody took it over)."""
+        return conversation in sio.rooms(sid, namespace=self.namespace)
 
     async def on_session_request(self, sio: AsyncServer, sid: str, data: Any) -> None:
         """Confirm a conversation to the socket and, with persistence, join its room."""
@@ -199,25 +271,25 @@ class ClinicSocketIOInput(SocketIOInput):
         token = data.get("session_id") if isinstance(data, dict) else None
         conversation = verify_token(self.token_key, token) or new_conversation_id()
         previous = self._conversation_of_sid.get(sid)
-        if previous is not None and previous != conversation:
-            await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
-            await self.on_disconnect(sid)
-        holder = self._sid_of_conversation.get(conversation)
-        if holder is not None and holder != sid:
-            await self._take_over(sio, holder, conversation)
-        # python-socketio >= 5.10 made enter_room a coroutine; Rasa 3.6 drops it.
-        await _maybe_await(sio.enter_room(sid, conversation, namespace=self.namespace))
-        self._conversation_of_sid[sid] = conversation
-        self._sid_of_conversation[conversation] = sid
+        if previous != conversation or not self._holds(sio, sid, conversation):
+            if previous is not None:
+                await _maybe_await(sio.leave_room(sid, previous, namespace=self.namespace))
+                await self.on_disconnect(sid)
+            await self._take_over(sio, conversation)
+            # python-socketio >= 5.10 made enter_room a coroutine; Rasa 3.6 drops it.
+            await _maybe_await(sio.enter_room(sid, conversation, namespace=self.namespace))
+            self._conversation_of_sid[sid] = conversation
         handle = confirmation_handle(self.token_key, conversation)
         await sio.emit("session_confirm", handle, room=sid, namespace=self.namespace)
 
-    async def _take_over(self, sio: AsyncServer, holder: str, conversation: str) -> None:
-        """Tell the socket that held ``conversation`` it moved elsewhere, and disconnect it."""
-        await _maybe_await(sio.leave_room(holder, conversation, namespace=self.namespace))
-        await self.on_disconnect(holder)
-        await sio.emit(SESSION_TAKEN_EVENT, {}, room=holder, namespace=self.namespace)
-        await sio.disconnect(holder, namespace=self.namespace)
+    async def _take_over(self, sio: AsyncServer, conversation: str) -> None:
+        """Tell whoever holds ``conversation``, on any server, that it moved elsewhere; disconnect them.
+
+        The notice goes to the conversation's room; closing the room disconnects its sockets
+        (:class:`ConversationManager`, :class:`ConversationRedisManager`).
+        """
+        await sio.emit(SESSION_TAKEN_EVENT, {}, room=conversation, namespace=self.namespace)
+        await sio.close_room(conversation, namespace=self.namespace)
 
     async def on_user_message(
         self,
@@ -234,6 +306,9 @@ class ClinicSocketIOInput(SocketIOInput):
             sender_id = self._conversation_of_sid.get(sid)
             if sender_id is None:
                 logger.warning("Ignored a socket.io message sent before 'session_request'.")
+                return
+            if not self._holds(sio, sid, sender_id):
+                logger.warning("Ignored a socket.io message for a conversation taken over elsewhere.")
                 return
         else:
             sender_id = sid

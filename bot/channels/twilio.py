@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.events import ActiveLoop, SlotSet
+from redis.exceptions import RedisError  # type: ignore[import-untyped]  # no stubs
 from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
@@ -49,6 +50,7 @@ from bot.channels.sms_segments import gsm_spelling
 from bot.channels.text import clean_incoming_text
 from bot.clinical.red_flags import reminder_text
 from bot.settings import load_settings
+from bot.shared_state import RedisBreaker, redis_client, sms_replay_prefix
 from bot.storage import repository
 from bot.storage.store import ClinicStore
 from bot.vocabulary import RED_FLAG_CODES
@@ -67,8 +69,8 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 class MessageSidCache:
     """Remembers the ``MessageSid``s handled in the last ``ttl_seconds`` (an in-memory LRU).
 
-    Limitation: it lives in one process, so it forgets on restart and is not shared
-    between several Rasa processes; a retry arriving at another process is handled again.
+    It lives in one process, so it forgets on restart and is not shared between several Rasa
+    processes: with ``REDIS_URL`` they share a :class:`RedisMessageSidCache` instead.
     """
 
     def __init__(
@@ -97,6 +99,45 @@ class MessageSidCache:
         while len(self._seen) > self.max_entries:
             self._seen.popitem(last=False)
         return False
+
+
+class RedisMessageSidCache:
+    """The ``MessageSid``s handled in the last ``ttl_seconds`` by any Rasa server: one Redis key each.
+
+    ``SET <prefix><MessageSid> 1 NX EX ttl``: only the first server to see a text sets the key.
+    While Redis can't be reached, this process's own :class:`MessageSidCache` stands in (a retry
+    reaching another server is then answered again, as with one server's restart); after a
+    failure Redis is left alone for a few seconds (:class:`~bot.shared_state.RedisBreaker`).
+    """
+
+    def __init__(self, client: Any, prefix: str, ttl_seconds: float = 3600.0) -> None:
+        """Keys ``prefix`` + sid on the ``redis.Redis`` ``client``, each for ``ttl_seconds``."""
+        self.client = client
+        self.prefix = prefix
+        self.ttl_seconds = ttl_seconds
+        self.fallback = MessageSidCache(ttl_seconds=ttl_seconds)
+        self.breaker = RedisBreaker("SMS replay cache")
+
+    def seen_before(self, message_sid: str) -> bool:
+        """True if some server handled ``message_sid`` within the TTL; else remember it now."""
+        if not self.breaker.allows():
+            return self.fallback.seen_before(message_sid)
+        try:
+            created = self.client.set(self.prefix + message_sid, b"1", nx=True, ex=max(int(self.ttl_seconds), 1))
+        except RedisError as error:
+            self.breaker.failed(type(error).__name__)
+            return self.fallback.seen_before(message_sid)
+        self.breaker.succeeded()
+        self.fallback.seen_before(message_sid)  # a retry during a later outage is still caught here
+        return not created
+
+
+def default_replay_cache() -> MessageSidCache | RedisMessageSidCache:
+    """The replay cache for the settings: in Redis with ``REDIS_URL`` (shared by every server), else in memory."""
+    settings = load_settings()
+    if settings.redis_url:
+        return RedisMessageSidCache(redis_client(settings), sms_replay_prefix(settings))
+    return MessageSidCache()
 
 
 def button_hint(buttons: Iterable[dict[str, Any]]) -> str:
@@ -199,8 +240,8 @@ class TwilioTwimlInput(InputChannel):
     and the form parameters reach the bot; anything else gets 403. The sender id is a keyed
     hash of the ``From`` number (:func:`sms_conversation_id`), the metadata
     ``{"channel": "twilio", "phone": From}``. A
-    ``MessageSid`` already handled in the last hour is answered with an empty
-    ``<Response/>`` (see :class:`MessageSidCache` for the limitation). STOP / START / HELP
+    ``MessageSid`` already handled in the last hour, by this server or (with ``REDIS_URL``) any
+    other, is answered with an empty ``<Response/>`` (:func:`default_replay_cache`). STOP / START / HELP
     and messages from opted-out numbers never reach the bot (:mod:`bot.channels.sms_compliance`).
     """
 
@@ -218,7 +259,7 @@ class TwilioTwimlInput(InputChannel):
         self,
         auth_token: str | None = None,
         public_url: str | None = None,
-        replay_cache: MessageSidCache | None = None,
+        replay_cache: MessageSidCache | RedisMessageSidCache | None = None,
         store: ClinicStore | str | None = None,
     ) -> None:
         """Use the given token and public URL, each defaulting to :func:`load_settings`.
@@ -232,7 +273,7 @@ class TwilioTwimlInput(InputChannel):
             public_url = settings.public_url if public_url is None else public_url
         self.auth_token = auth_token
         self.public_url = public_url.rstrip("/")
-        self.replay_cache = replay_cache or MessageSidCache()
+        self.replay_cache = replay_cache or default_replay_cache()
         self.compliance = SmsCompliance(store)
         if not self.auth_token:
             logger.warning("TWILIO_AUTH_TOKEN is not set: every SMS webhook will be refused (403).")

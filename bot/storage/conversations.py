@@ -241,6 +241,8 @@ def _join_clinic_rows(
 
 def load_conversation(session: Session, conversation_id: str) -> Conversation | None:
     """One conversation with its turns, or ``None``."""
+    if "\x00" in conversation_id:  # no conversation id holds NUL, and PostgreSQL refuses the query (a 500)
+        return None
     found = load_conversations(session, [conversation_id])
     return found[0] if found else None
 

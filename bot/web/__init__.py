@@ -1,4 +1,4 @@
-"""The clinic web app (Starlette + Jinja2): chat page now, staff review later.
+"""The clinic web app (Starlette + Jinja2): the chat page and staff review behind a login.
 
 Build it with :func:`create_app`; run it with ``python -m bot.web``.
 """

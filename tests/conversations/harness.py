@@ -71,18 +71,19 @@ class Turn:
 
 @dataclass
 class BotServer:
-    """A running Rasa server + action server pair."""
+    """A running action server and Rasa server (or several: ``rasa_urls``, the first is ``rasa_url``)."""
 
     rasa_url: str
     database_url: str
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    rasa_urls: list[str] = field(default_factory=list)
 
-    def post(self, sender: str, message: Any) -> list[dict[str, Any]]:
-        """One message to the REST webhook; the bot's answer."""
+    def post(self, sender: str, message: Any, rasa_url: str | None = None) -> list[dict[str, Any]]:
+        """One message to the REST webhook (of ``rasa_url``, else the first server); the bot's answer."""
         response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook",
+            f"{rasa_url or self.rasa_url}/webhooks/rest/webhook",
             json={"sender": sender, "message": message},
             timeout=60,
         )
@@ -154,8 +155,13 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def start_servers(database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> BotServer:
-    """Start an action server and a Rasa server on free ports; wait until both answer."""
+def start_servers(
+    database_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, rasa_servers: int = 1
+) -> BotServer:
+    """Start an action server and ``rasa_servers`` Rasa servers on free ports; wait until all answer.
+
+    Every Rasa server gets the same environment but its own ``RASA_PORT``; ``PUBLIC_URL`` is the first's.
+    """
     rasa_port, actions_port = free_port(), free_port()
     env = dict(os.environ)
     env.update(
@@ -170,18 +176,24 @@ def start_servers(database_url: str, log_dir: Path, extra_env: dict[str, str] | 
     env = server_environment(load_settings(env), env)
     env.update(extra_env or {})
     server = BotServer(f"http://127.0.0.1:{rasa_port}", database_url, env)
-    commands = server_commands(load_settings(env), str(trained_model()))
-    del commands["web"]
+    model = str(trained_model())
+    commands = server_commands(load_settings(env), model)
+    starts = [("actions", commands["actions"], env), ("rasa", commands["rasa"], env)]
+    for number in range(2, rasa_servers + 1):
+        own = {**env, "RASA_PORT": str(free_port())}
+        starts.append((f"rasa-{number}", server_commands(load_settings(own), model)["rasa"], own))
+    server.rasa_urls = [f"http://127.0.0.1:{own['RASA_PORT']}" for name, _, own in starts if name != "actions"]
     try:
-        for name, command in commands.items():
+        for name, command, own in starts:
             log = log_dir / f"{name}.log"
             server.logs.append(log)
             with log.open("wb") as out:
                 server.processes.append(
-                    subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                    subprocess.Popen(command, cwd=PROJECT_ROOT, env=own, stdout=out, stderr=subprocess.STDOUT)
                 )
         _wait_until_up(f"http://127.0.0.1:{actions_port}/health", server.processes[0], 120)
-        _wait_until_up(f"{server.rasa_url}/", server.processes[1], 240)
+        for url, process in zip(server.rasa_urls, server.processes[1:], strict=True):
+            _wait_until_up(f"{url}/", process, 240)
     except Exception as error:
         tail = server.log_tail()
         server.stop()

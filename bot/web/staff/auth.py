@@ -205,7 +205,10 @@ async def login(request: Request) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not sent or not expected or not secrets.compare_digest(sent, expected):
         return _login_page(request, "The form expired. Please try again.", 403)
-    username = repo.normalize_username(str(form.get("username") or ""))[:64]
+    # No username holds a control character, and PostgreSQL can't store NUL at all (the lookup,
+    # the lockout keys and the audit entry would fail with a 500): they are dropped first.
+    typed = repo.normalize_username(str(form.get("username") or ""))
+    username = "".join(ch for ch in typed if ch.isprintable())[:64]
     password = str(form.get("password") or "")
     ip = client_ip(request)
     keys = [f"user:{username}", f"ip:{ip}"]

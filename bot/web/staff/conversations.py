@@ -65,7 +65,8 @@ def parse_filter(params: Mapping[str, Any]) -> ConversationFilter:
         red_flag=_yes_no(params.get("red_flag")),
         finding=finding if finding in FINDING_CODES else "",
         booking=_yes_no(params.get("booking")),
-        search=(params.get("q") or "")[:100],
+        # Names and numbers hold no control characters; PostgreSQL can't even compare with NUL (a 500).
+        search="".join(ch if ch.isprintable() else " " for ch in (params.get("q") or ""))[:100],
     )
 
 
