@@ -31,6 +31,8 @@ _SKIP_AFTER_CUE = frozenset({"really", "even", "ever", "seem", "seems", "to", "f
 _LIST_CONJ = frozenset({"or", "and", "nor", "&", "n", "plus", "/"})
 _LIST_GLUE = _LIST_CONJ | frozenset({",", "any", "no", "even", "a", "an", "the", "some", "either"})
 _ANSWER_SEPARATORS = frozenset({"?", ":", "-", "=", "\u2013", "\u2014", "--"})
+_PLACE_WORDS = frozenset({"in", "on", "at", "down", "around", "along", "into", "across", "under"})
+_PLACE_LENGTH = 4
 _NOT_TOKENS = frozenset({"not", "n't", "nt", "never"})
 _ANSWER_NO = frozenset({"no", "nope", "nah"})
 _DETERMINERS = frozenset({"a", "an", "the", "some", "any", "lots", "lot"})
@@ -334,6 +336,12 @@ class _Scoper:
     def answered_no(self, span_end: int) -> tuple[int, int] | None:
         """ "numbness? no", "leg pain no,": the answer cue right after the span, if any."""
         j = span_end
+        if self.lower(j) in _PLACE_WORDS:  # "numbness in my feet? no": the place belongs to the sign
+            k = j + 1
+            while k < self.n and k - j <= _PLACE_LENGTH and self.parsed.doc[k].text not in _ANSWER_SEPARATORS:
+                k += 1
+            if k < self.n and self.parsed.doc[k].text in _ANSWER_SEPARATORS:
+                j = k
         seen_separator = False
         while j < self.n and self.parsed.doc[j].text in _ANSWER_SEPARATORS:
             seen_separator = True

@@ -179,3 +179,12 @@ def test_patient_parse_reads_a_caregiver_as_the_patient(text: str, expected: lis
     assert [t.lower_ for t in parsed.doc] == expected
     assert parsed.text == text
     assert parsed.char_span(0, len(parsed.doc)) == (0, len(text))
+
+
+def test_an_answer_after_the_place_of_a_sign_denies_it() -> None:
+    import datetime as dt
+
+    from bot.language.entities import extract_entities
+
+    found = extract_entities("Numbness in my feet? no", dt.date(2026, 6, 15))
+    assert [(e["value"], e.get("role")) for e in found if e["entity"] == "symptom"] == [("numbness", "denied")]
