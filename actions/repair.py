@@ -67,6 +67,11 @@ class RepairingValidator:
         attempted = attempted and not self.answers_elsewhere(tracker)
         asked = repair.times_asked_in_a_row(tracker.events, requested)
         decision = repair.decide(requested, state, progressed, attempted, asked)
+        forced = not attempted and (decision.gave_up or decision.step != state.for_question(requested))
+        if forced and message.intent in repair.SIDE_ANSWERS:
+            # The repair step moves on, so the form does not hand the turn back to the side
+            # question's rule (data/rules/side_questions.yml): the answer is given here.
+            dispatcher.utter_message(response=repair.SIDE_ANSWERS[message.intent])
         if decision.gave_up:
             value = self.give_up_value(decision.gave_up, tracker)
             dispatcher.utter_message(response=f"utter_gave_up_{decision.gave_up}")

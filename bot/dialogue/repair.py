@@ -68,6 +68,14 @@ SIDE_INTENTS = frozenset(
     }
 )
 SIDE_INTENT_CONFIDENCE = 0.8
+#: The answer to each side question (the responses data/rules/side_questions.yml gives).
+SIDE_ANSWERS = {
+    "ask_billing": "utter_billing",
+    "ask_medication": "utter_medication",
+    "ask_surgeon_quality": "utter_surgeon_quality",
+    "bot_challenge": "utter_bot_challenge",
+    "ask_capabilities": "utter_capabilities",
+}
 
 
 @dataclass(frozen=True)

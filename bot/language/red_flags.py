@@ -92,6 +92,12 @@ def fever_temperatures(text: str) -> list[tuple[int, int]]:
 
 def find_red_flags(text: str) -> list[Mention]:
     """Every red flag the message describes; denied, supposed or past ones come back with ``negated=True``."""
+    return list(_find_red_flags(text))
+
+
+@lru_cache(maxsize=1024)
+def _find_red_flags(text: str) -> tuple[Mention, ...]:
+    """:func:`find_red_flags`, once per text: the entity extractor and the intent guard both ask."""
     parsed = patient_parse(text)
     found = longest_per_code(_lexicon().candidates(parsed))
     codes = [c.code for c in found]
@@ -108,4 +114,4 @@ def find_red_flags(text: str) -> list[Mention]:
         Mention(code=code, text=text[s:e], start=s, end=e, negated=result.polarity in _CLEARING)
         for code, (s, e), result in zip(codes, spans, results, strict=True)
     ]
-    return sorted(mentions, key=lambda m: (m.start, m.end, m.code))
+    return tuple(sorted(mentions, key=lambda m: (m.start, m.end, m.code)))

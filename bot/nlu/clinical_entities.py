@@ -12,8 +12,12 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot import rasa_speedups
 from bot.language.entities import extract_entities
 from bot.settings import load_settings
+
+# Every process that runs our model gets Rasa's hot spots fixed (bot/rasa_speedups.py).
+rasa_speedups.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.storage import sms_models, staff_models  # noqa: F401 - register clinic_sms_opt_outs and the staff tables
 from bot.storage.models import Base
@@ -61,7 +62,8 @@ def make_engine(
 
     Every engine hides statement parameters from its errors (``hide_parameters``), so an
     error message never quotes a patient's values. SQLite engines may be shared between
-    threads, wait ``sqlite_busy_timeout`` for another writer, and get real transactions
+    threads, keep their connections to a file open (pooled), wait ``sqlite_busy_timeout`` for
+    another writer, and get real transactions
     (``BEGIN`` is emitted by SQLAlchemy rather than guessed by the driver), so savepoints work
     as they do on PostgreSQL. Other engines check a pooled connection before handing it out
     and wait at most ``pool_timeout`` for one; on PostgreSQL (psycopg2) a connection must open
@@ -74,6 +76,10 @@ def make_engine(
         path = sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Connections to a file are kept open (SQLAlchemy 2's default): no new connection and
+            # PRAGMAs for every session. A session never waits for one (unbounded overflow).
+            kwargs["poolclass"] = QueuePool
+            kwargs["max_overflow"] = -1
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": sqlite_busy_timeout}
     else:
         kwargs["pool_pre_ping"] = True

@@ -313,19 +313,22 @@ class ClinicTrackerStore(SQLTrackerStore):
         if self.outbox.has_pending([tracker_key(tracker.sender_id)]):
             raise _EventsWaiting()  # the kept events go first, in order
         with self.session_scope() as session:
+            rows: list[dict[str, Any]] = []
             for event in self._additional_events(session, tracker):
                 data = event.as_dict()
                 intent = (data.get("parse_data") or {}).get("intent") or {}
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent.get("name") if isinstance(intent, dict) else None,
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": intent.get("name") if isinstance(intent, dict) else None,
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
+            if rows:  # one INSERT for the turn's events, in order (not one ORM object each)
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         setattr(tracker, _SAVED, len(tracker.events))
 

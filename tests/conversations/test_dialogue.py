@@ -56,13 +56,23 @@ def test_side_questions_are_answered_and_the_question_comes_back(bot: BotServer)
     for question, answer_word in (
         ("how much will the consultation cost, does insurance cover it?", "billing"),
         ("can I take more oxycodone?", "medicine"),
-        ("was my surgeon bad?", "surgery"),
-        ("are you a real person?", "automated"),
     ):
         turn = conversation.say(question)
         assert answer_word in turn.text.lower()
         assert turn.asks == ["surgery_type"]
     assert conversation.say("fusion").asks == ["weeks_since_surgery"]
+
+
+def test_side_questions_never_ask_one_question_a_fourth_time(bot: BotServer) -> None:
+    conversation = bot.conversation()
+    conversation.say("hi")  # the first ask
+    assert conversation.say("was my surgeon bad?").asks == ["surgery_type"]  # answered; the second ask
+    choices = conversation.say("are you a real person?")  # answered; the third ask offers choices
+    assert "automated" in choices.text.lower() and choices.asks == ["surgery_type"]
+    assert "I'm not sure" in [b["title"] for m in choices.messages for b in m.get("buttons") or []]
+    moved_on = conversation.say("how much will the consultation cost?")
+    assert "billing" in moved_on.text.lower()
+    assert "as not known" in moved_on.text and moved_on.asks == ["weeks_since_surgery"]
 
 
 @pytest.mark.parametrize(
